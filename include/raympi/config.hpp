@@ -1,0 +1,46 @@
+#pragma once
+/// @file config.hpp
+/// @brief Per-node configuration of a raympi job.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+
+namespace raympi {
+
+/// @brief Configuration of the node this rank serves. Unset fields are filled
+/// from the `RAYMPI_*` environment variables, then from the machine (hwloc).
+///
+/// @code
+/// raympi::Config cfg;
+/// cfg.num_cpus = 4;
+/// cfg.resources["Custom1"] = 4;
+/// raympi::init(argc, argv, cfg);
+/// @endcode
+struct Config {
+  /// Logical CPU slots of this node; -1: PUs in the rank's cpuset (hwloc). `RAYMPI_NUM_CPUS`.
+  double num_cpus = -1;
+  /// GPUs of this node; -1: from the machine (none detected yet: 0). `RAYMPI_NUM_GPUS`.
+  double num_gpus = -1;
+  /// Custom resources of this node. `RAYMPI_RESOURCES="Custom1=4,disk=1"`.
+  std::map<std::string, double> resources;
+  /// Bytes per node before spilling; 0: a default from node memory. `RAYMPI_OBJECT_STORE_MEMORY`.
+  std::size_t object_store_memory = 0;
+  /// Where spilled objects go; default: a per-job folder under $TMPDIR. `RAYMPI_SPILL_DIR`.
+  std::string spill_directory;
+  /// If set, a Chrome trace is written there at shutdown. `RAYMPI_TIMELINE`.
+  std::string timeline;
+  /// hwloc-bind worker threads to PUs of the rank's cpuset.
+  bool pin_workers = true;
+  /// trace, debug, info, warn, error, off; empty: `RAYMPI_LOG_LEVEL`, else warn.
+  std::string log_level;
+  /// Period of node heartbeats to the GCS. `RAYMPI_HEARTBEAT_MS`.
+  std::chrono::milliseconds heartbeat_period{-1};
+  /// How long an idle progress or worker thread polls before it blocks (µs). `RAYMPI_SPIN_US`.
+  int spin_us = -1;
+  /// Longest sleep of an idle MPI progress loop between polls (µs). `RAYMPI_MAX_BACKOFF_US`.
+  int max_backoff_us = -1;
+};
+
+}  // namespace raympi

@@ -1,0 +1,36 @@
+#pragma once
+// Object identifiers: the owner rank is encoded in the id so that anyone
+// holding a reference knows whom to ask for the object without a lookup.
+
+#include <cstdint>
+#include <functional>
+
+namespace raympi::detail {
+
+/// @brief Identifies one object (and the task that produces it) job-wide.
+struct ObjectId {
+  std::uint64_t value = 0;
+
+  static constexpr int kOwnerShift = 44;
+  static ObjectId make(int owner_rank, std::uint64_t counter) {
+    return ObjectId{(std::uint64_t(owner_rank + 1) << kOwnerShift) | (counter & ((1ull << kOwnerShift) - 1))};
+  }
+  int owner() const { return int(value >> kOwnerShift) - 1; }
+  bool nil() const { return value == 0; }
+  friend bool operator==(ObjectId a, ObjectId b) { return a.value == b.value; }
+  friend bool operator!=(ObjectId a, ObjectId b) { return a.value != b.value; }
+  friend bool operator<(ObjectId a, ObjectId b) { return a.value < b.value; }
+  template <class Archive>
+  void serialize(Archive& ar) { ar(value); }
+};
+
+}  // namespace raympi::detail
+
+template <>
+struct std::hash<raympi::detail::ObjectId> {
+  std::size_t operator()(raympi::detail::ObjectId id) const noexcept {
+    std::uint64_t x = id.value;  // splitmix finaliser: counters are sequential
+    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ull; x ^= x >> 27; x *= 0x94d049bb133111ebull; x ^= x >> 31;
+    return std::size_t(x);
+  }
+};

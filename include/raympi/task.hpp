@@ -1,0 +1,175 @@
+#pragma once
+/// @file task.hpp
+/// @brief `raympi::task(f).remote(args...)`: submit remote functions.
+
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "raympi/detail/registry.hpp"
+#include "raympi/object_ref.hpp"
+
+namespace raympi {
+
+namespace detail {
+
+template <class A, class P>
+void encode_argument(OutArchive& ar, TaskSubmission& sub, A&& a) {
+  using T = std::decay_t<P>;
+  if constexpr (is_object_ref_v<A> && !is_object_ref_v<T>) {
+    using U = typename std::remove_cvref_t<A>::value_type;
+    static_assert(std::is_same_v<U, T>,
+                  "raympi::task(f).remote: an ObjectRef<U> passed for a parameter of type T is a dependency and "
+                  "needs U == T; get() it and convert, or change the parameter type.");
+    ar(std::uint8_t(kArgDependency), std::uint32_t(sub.deps.size()));
+    sub.deps.push_back(a.handle().id());
+    sub.held.push_back(a.handle());
+  } else {
+    ar(std::uint8_t(kArgValue));
+    if constexpr (std::is_same_v<std::decay_t<A>, T>) {
+      serialize_into(ar.writer(), a);
+    } else {
+      static_assert(std::is_constructible_v<T, A&&>,
+                    "raympi::task(f).remote: an argument does not convert to the function's parameter type.");
+      serialize_into(ar.writer(), T(std::forward<A>(a)));
+    }
+  }
+}
+
+template <class Fn>
+struct remote_result {
+  using type = ObjectRef<typename fn_traits<Fn>::result>;
+};
+template <class Fn>
+  requires std::is_void_v<typename fn_traits<Fn>::result>
+struct remote_result<Fn> {
+  using type = ObjectRef<void>;
+};
+
+}  // namespace detail
+
+/// @brief An ObjectRef for a function returning void: `get` waits and rethrows failures.
+///
+/// @code
+/// raympi::ObjectRef<void> done = raympi::task(log_line).remote("hi");
+/// raympi::get(done);
+/// @endcode
+template <>
+class ObjectRef<void> {
+ public:
+  ObjectRef() = default;
+  explicit ObjectRef(detail::RefPtr p) : ptr_(std::move(p)) {}
+  bool valid() const { return bool(ptr_); }
+  std::uint64_t id() const { return ptr_.id().value; }
+  const detail::RefPtr& handle() const { return ptr_; }
+  template <class Archive>
+  void save(Archive& ar) const { ar(ptr_.id().value); detail::note_serialized_ref(ptr_); }
+  template <class Archive>
+  void load(Archive& ar) { detail::ObjectId id; ar(id.value); ptr_ = detail::ref_from_wire(id); }
+
+ private:
+  detail::RefPtr ptr_;
+};
+
+/// @brief A remote function with its options; `remote` submits one call.
+///
+/// @code
+/// auto r = raympi::task(train).num_cpus(2).resource("Custom1", 1).max_retries(3).name("train-7").remote(cfg);
+/// @endcode
+template <class Fn>
+class TaskCaller {
+ public:
+  using Traits = detail::fn_traits<Fn>;
+  using Result = typename detail::remote_result<Fn>::type;
+
+  TaskCaller(const detail::FunctionInfo* info) : info_(info) {}
+
+  /// CPU slots held while the task runs (default 1; fractions allowed).
+  TaskCaller& num_cpus(double n) { demand_.cpu = checked(n, "num_cpus"); return *this; }
+  /// GPUs held while the task runs.
+  TaskCaller& num_gpus(double n) { demand_.gpu = checked(n, "num_gpus"); return *this; }
+  /// A custom resource (or "CPU"/"GPU") held while the task runs.
+  TaskCaller& resource(const std::string& name, double amount) { demand_.set(name, checked(amount, "resource")); return *this; }
+  /// Several resources at once.
+  TaskCaller& resources(const std::map<std::string, double>& r) {
+    for (auto& [k, v] : r) resource(k, v);
+    return *this;
+  }
+  /// Reruns a throwing task up to n more times before its error is final.
+  TaskCaller& max_retries(int n) { retries_ = n < 0 ? 0 : n; return *this; }
+  /// A name for logs, errors and the timeline.
+  TaskCaller& name(std::string n) { name_ = std::move(n); return *this; }
+
+  /// Submits the call; never blocks. ObjectRef<T> for a parameter of type T is a dependency.
+  template <class... A>
+  Result remote(A&&... args) const {
+    static_assert(sizeof...(A) == Traits::arity,
+                  "raympi::task(f).remote(...): the number of arguments differs from f's parameters.");
+    return Result(submit(static_cast<Fn>(nullptr), std::forward<A>(args)...));
+  }
+
+ private:
+  static double checked(double v, const char* what);
+  template <class R, class... P, class... A>
+  detail::RefPtr submit(R (*)(P...), A&&... args) const {
+    detail::TaskSubmission sub;
+    sub.fn = info_;
+    sub.name = name_;
+    sub.demand = demand_;
+    sub.max_retries = retries_;
+    detail::ByteWriter w;
+    {
+      detail::CollectScope scope(&sub.held);
+      detail::OutArchive ar(w);
+      (detail::encode_argument<A, P>(ar, sub, std::forward<A>(args)), ...);
+    }
+    sub.args = w.finish();
+    return detail::submit_task(std::move(sub));
+  }
+
+  const detail::FunctionInfo* info_;
+  detail::ResourceDemand demand_;
+  int retries_ = 0;
+  std::string name_;
+};
+
+template <class Fn>
+double TaskCaller<Fn>::checked(double v, const char* what) {
+  if (!(v >= 0)) throw Error(std::string("raympi::task: ") + what + " must be >= 0");
+  return v;
+}
+
+/// @brief Wraps a registered function (or a captureless lambda) for remote calls.
+///
+/// @code
+/// int add(int a, int b) { return a + b; }
+/// RAYMPI_REMOTE(add);
+/// ...
+/// raympi::ObjectRef<int> r = raympi::task(add).remote(1, 2);
+/// auto sq = raympi::task([](int x) { return x * x; }).remote(7);
+/// @endcode
+template <class R, class... P>
+TaskCaller<R (*)(P...)> task(R (*f)(P...)) {
+  const detail::FunctionInfo* info = detail::find_function(reinterpret_cast<const void*>(f));
+  if (!info) detail::throw_unregistered(reinterpret_cast<const void*>(f));
+  return TaskCaller<R (*)(P...)>(info);
+}
+
+template <class R, class... P>
+TaskCaller<R (*)(P...)> task(R (*f)(P...) noexcept) {
+  return task(static_cast<R (*)(P...)>(f));
+}
+
+template <class L>
+  requires std::is_class_v<L>
+auto task(const L&) {
+  using Pointer = typename detail::fn_traits<decltype(&L::operator())>::pointer;
+  static_assert(std::is_convertible_v<L, Pointer> && std::is_default_constructible_v<L>,
+                "raympi::task(lambda): only captureless lambdas can run remotely (captures would refer to this "
+                "process's memory). Pass what the lambda needs as arguments, or register a function with "
+                "RAYMPI_REMOTE.");
+  return TaskCaller<Pointer>(detail::LambdaRegistration<L>::info);
+}
+
+}  // namespace raympi

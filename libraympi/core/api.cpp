@@ -1,0 +1,73 @@
+// The public functions of include/raympi/api.hpp that need the runtime, and
+// the detail:: entry points the typed front end calls.
+#include <numeric>
+
+#include "core/runtime.hpp"
+#include "raympi/api.hpp"
+
+namespace raympi {
+
+namespace detail {
+
+namespace {
+Runtime& rt(const char* what) {
+  Runtime* r = Runtime::instance();
+  if (!r) throw Error(std::string("raympi::") + what + ": raympi is not running; call raympi::init first");
+  return *r;
+}
+}  // namespace
+
+RefPtr submit_task(TaskSubmission&& s) { return rt("task(...).remote").submit(std::move(s)); }
+
+RefPtr put_object(Buffer bytes, std::shared_ptr<const void> value, const std::type_info* type,
+                  std::vector<RefPtr> contained) {
+  return rt("put").put(std::move(bytes), std::move(value), type, std::move(contained));
+}
+
+std::vector<StoredPtr> get_objects(const std::vector<ObjectId>& ids, std::chrono::nanoseconds timeout) {
+  return rt("get").get(ids, timeout);
+}
+
+std::vector<char> wait_objects(const std::vector<ObjectId>& ids, std::size_t num_returns,
+                               std::chrono::nanoseconds timeout) {
+  return rt("wait").wait(ids, num_returns, timeout);
+}
+
+}  // namespace detail
+
+std::vector<NodeInfo> nodes() {
+  auto reply = detail::rt("nodes").query_gcs(detail::GcsQueryKind::nodes);
+  int driver = detail::Runtime::instance()->roles().first_node;
+  std::vector<NodeInfo> out;
+  for (auto& n : reply.nodes) {
+    NodeInfo i;
+    i.rank = n.rank;
+    i.host = n.host;
+    i.resources = n.total;
+    i.available = n.available;
+    i.alive = n.alive;
+    i.is_driver = n.rank == driver;
+    i.seconds_since_heartbeat = n.since_heartbeat;
+    i.tasks_finished = n.finished;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::map<std::string, double> cluster_resources() {
+  std::map<std::string, double> sum;
+  for (auto& n : nodes())
+    for (auto& [k, v] : n.resources) sum[k] += v;
+  return sum;
+}
+
+std::map<std::string, double> available_resources() {
+  std::map<std::string, double> sum;
+  for (auto& n : nodes())
+    for (auto& [k, v] : n.available) sum[k] += v;
+  return sum;
+}
+
+int current_rank() { return detail::rt("current_rank").rank(); }
+
+}  // namespace raympi

@@ -1,0 +1,92 @@
+#include "core/config.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#include "raympi/errors.hpp"
+#include "topology/topology.hpp"
+
+namespace raympi::detail {
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+double parse_number(const std::string& text, const char* what) {
+  try {
+    std::size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used != text.size() || v < 0) throw std::invalid_argument("");
+    return v;
+  } catch (const std::exception&) {
+    throw Error(std::string("raympi: ") + what + "='" + text + "' is not a non-negative number");
+  }
+}
+
+std::map<std::string, double> parse_resources(const std::string& text) {
+  std::map<std::string, double> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    if (item.empty()) continue;
+    std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error("raympi: RAYMPI_RESOURCES item '" + item + "' must look like name=amount (e.g. Custom1=4,disk=1)");
+    out[item.substr(0, eq)] = parse_number(item.substr(eq + 1), "RAYMPI_RESOURCES amount");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t parse_size(const std::string& text, const char* what) {
+  if (text.empty()) throw Error(std::string("raympi: ") + what + " is empty");
+  std::size_t mult = 1;
+  std::string num = text;
+  char last = char(std::toupper(static_cast<unsigned char>(num.back())));
+  if (last == 'B') { num.pop_back(); last = num.empty() ? 0 : char(std::toupper(static_cast<unsigned char>(num.back()))); }
+  if (last == 'K') mult = 1ull << 10;
+  else if (last == 'M') mult = 1ull << 20;
+  else if (last == 'G') mult = 1ull << 30;
+  else if (last == 'T') mult = 1ull << 40;
+  if (mult != 1) num.pop_back();
+  return std::size_t(parse_number(num, what) * double(mult));
+}
+
+Config resolve_config(Config cfg) {
+  if (cfg.num_cpus < 0) {
+    if (auto v = env("RAYMPI_NUM_CPUS")) cfg.num_cpus = parse_number(v, "RAYMPI_NUM_CPUS");
+    else cfg.num_cpus = cpuset_pu_count();
+  }
+  if (cfg.num_gpus < 0) {
+    if (auto v = env("RAYMPI_NUM_GPUS")) cfg.num_gpus = parse_number(v, "RAYMPI_NUM_GPUS");
+    else cfg.num_gpus = 0;  // GPU discovery with hwloc arrives with the topology issue
+  }
+  if (auto v = env("RAYMPI_RESOURCES"))
+    for (auto& [k, amount] : parse_resources(v)) cfg.resources.try_emplace(k, amount);
+  for (auto& [k, amount] : cfg.resources)
+    if (k == "CPU" || k == "GPU")
+      throw Error("raympi: Config::resources['" + k + "']: set num_cpus / num_gpus instead");
+  if (cfg.object_store_memory == 0)
+    if (auto v = env("RAYMPI_OBJECT_STORE_MEMORY")) cfg.object_store_memory = parse_size(v, "RAYMPI_OBJECT_STORE_MEMORY");
+  if (cfg.spill_directory.empty())
+    if (auto v = env("RAYMPI_SPILL_DIR")) cfg.spill_directory = v;
+  if (cfg.timeline.empty())
+    if (auto v = env("RAYMPI_TIMELINE")) cfg.timeline = v;
+  if (cfg.log_level.empty()) cfg.log_level = env("RAYMPI_LOG_LEVEL") ? env("RAYMPI_LOG_LEVEL") : "warn";
+  if (cfg.heartbeat_period.count() < 0)
+    cfg.heartbeat_period = std::chrono::milliseconds(
+        env("RAYMPI_HEARTBEAT_MS") ? long(parse_number(env("RAYMPI_HEARTBEAT_MS"), "RAYMPI_HEARTBEAT_MS")) : 1000);
+  if (cfg.spin_us < 0) cfg.spin_us = env("RAYMPI_SPIN_US") ? int(parse_number(env("RAYMPI_SPIN_US"), "RAYMPI_SPIN_US")) : 50;
+  if (cfg.max_backoff_us < 0)
+    cfg.max_backoff_us =
+        env("RAYMPI_MAX_BACKOFF_US") ? int(parse_number(env("RAYMPI_MAX_BACKOFF_US"), "RAYMPI_MAX_BACKOFF_US")) : 1000;
+  return cfg;
+}
+
+}  // namespace raympi::detail

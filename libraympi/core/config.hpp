@@ -1,0 +1,14 @@
+#pragma once
+// Resolving a Config: fields the code left unset come from RAYMPI_* variables,
+// then from the machine.
+
+#include "raympi/config.hpp"
+
+namespace raympi::detail {
+
+/// Fills unset fields from the environment and defaults (num_cpus from hwloc).
+Config resolve_config(Config cfg);
+/// Parses "4G", "512M", "1000" into bytes; throws raympi::Error naming `what`.
+std::size_t parse_size(const std::string& text, const char* what);
+
+}  // namespace raympi::detail

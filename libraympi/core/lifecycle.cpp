@@ -1,0 +1,241 @@
+// init / run / shutdown: MPI set-up, the registry agreement check, the node
+// table exchange, and the role each rank serves.
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <cstdlib>
+#include <numeric>
+#include <mutex>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/registry.hpp"
+#include "core/runtime.hpp"
+#include "raympi/api.hpp"
+#include "topology/topology.hpp"
+
+namespace raympi {
+
+namespace detail {
+
+const Task* current_task();
+
+void setup_logging(const std::string& level, int rank) {
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") lvl = spdlog::level::warn;
+  spdlog::set_level(lvl);
+  spdlog::set_pattern("[raympi rank " + std::to_string(rank) + " %l] %v");
+}
+
+namespace {
+
+struct Session {
+  std::unique_ptr<Runtime> runtime;
+  MPI_Comm comm = MPI_COMM_NULL;
+  bool owns_mpi = false;
+  bool driver = false;
+  bool shut = false;
+};
+std::mutex g_mu;
+Session* g_session = nullptr;
+
+std::vector<std::string> allgather_strings(MPI_Comm comm, const std::string& mine) {
+  int size = comm_size(comm);
+  int len = int(mine.size());
+  std::vector<int> lens(size), displs(size);
+  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
+  std::partial_sum(lens.begin(), lens.end() - 1, displs.begin() + 1);
+  std::string all(std::size_t(displs.back() + lens.back()), '\0');
+  MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, comm);
+  std::vector<std::string> out;
+  for (int r = 0; r < size; ++r) out.push_back(all.substr(std::size_t(displs[r]), std::size_t(lens[r])));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& x : v) s += x + '\n';
+  return s;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// Every rank must dispatch the same ids: compare registries and name the difference.
+void check_registries(MPI_Comm comm) {
+  auto errors = registry_errors();
+  if (!errors.empty()) throw Error("raympi::init: " + errors.front());
+  auto keys = registry_keys();
+  auto all = allgather_strings(comm, join(keys));
+  for (std::size_t r = 1; r < all.size(); ++r) {
+    if (all[r] == all[0]) continue;
+    auto theirs = split(all[r]);
+    std::string diff;
+    for (auto& k : keys)
+      if (std::find(theirs.begin(), theirs.end(), k) == theirs.end())
+        diff += " '" + registry_display_name(k) + "' is registered on rank 0 but not on rank " + std::to_string(r) + ";";
+    for (auto& k : theirs)
+      if (std::find(keys.begin(), keys.end(), k) == keys.end() && !all[0].empty())
+        diff += " '" + registry_display_name(k) + "' is registered on rank " + std::to_string(r) + " but not on rank 0;";
+    if (comm_rank(comm) != 0 && comm_rank(comm) != int(r)) diff = " (see ranks 0 and " + std::to_string(r) + ")";
+    throw Error("raympi::init: the function registries of the ranks differ:" + diff +
+                " every rank must run the same executable with the same RAYMPI_REMOTE registrations");
+  }
+}
+
+std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Config& cfg) {
+  int rank = comm_rank(comm);
+  std::string mine;
+  if (roles.is_node(rank)) {
+    NodeDesc d;
+    d.rank = rank;
+    d.host = host_name();
+    d.total.cpu = cfg.num_cpus;
+    d.total.gpu = cfg.num_gpus;
+    d.total.custom = cfg.resources;
+    d.total.custom["node:" + std::to_string(rank)] = 1;  // pins work to a node, like Ray's node:<ip>
+    ByteWriter w;
+    serialize_into(w, d);
+    mine.assign(w.data(), w.size());
+  }
+  std::vector<NodeDesc> nodes;
+  for (auto& s : allgather_strings(comm, mine))
+    if (!s.empty()) nodes.push_back(deserialize<NodeDesc>(s.data(), s.size()));
+  return nodes;
+}
+
+void teardown(Session& s) {
+  s.runtime.reset();
+  if (s.comm != MPI_COMM_NULL) MPI_Comm_free(&s.comm);
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (s.owns_mpi && !finalized) MPI_Finalize();
+}
+
+void exit_hook() {
+  if (g_session && g_session->driver && !g_session->shut) raympi::shutdown();
+}
+
+// Starts this rank's role. Returns true on the driver; on other ranks it serves
+// until the job ends and returns false with `exit_code` set.
+bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
+  std::unique_lock lk(g_mu);
+  if (g_session && !g_session->shut) throw Error("raympi::init: already initialised");
+  auto* s = new Session;
+  s->owns_mpi = owns_mpi;
+  MPI_Comm_dup(user_comm, &s->comm);
+  int rank = comm_rank(s->comm), size = comm_size(s->comm);
+  Roles roles = Roles::for_size(size);
+  cfg = resolve_config(std::move(cfg));
+  setup_logging(cfg.log_level, rank);
+  check_registries(s->comm);
+  Runtime::Options opts;
+  opts.roles = roles;
+  opts.rank = rank;
+  opts.nodes = exchange_nodes(s->comm, roles, cfg);
+  opts.function_keys = registry_keys();
+  Transport::Tuning tuning{std::chrono::microseconds(cfg.spin_us), std::chrono::microseconds(cfg.max_backoff_us)};
+  opts.cfg = std::move(cfg);
+  std::unique_ptr<Transport> transport;
+  if (size == 1) transport = std::make_unique<LoopbackTransport>(tuning);
+  else transport = std::make_unique<MpiTransport>(s->comm, tuning);
+  s->runtime = std::make_unique<Runtime>(std::move(opts), std::move(transport));
+  s->driver = rank == roles.first_node;
+  Runtime::set_instance(s->runtime.get());
+  s->runtime->start();
+  if (rank == roles.first_node)
+    RAYMPI_LOG_INFO("raympi started: {} rank(s); GS rank {}, GCS rank {}, driver rank {}", size, roles.gs, roles.gcs,
+                    roles.first_node);
+  delete g_session;
+  g_session = s;
+  if (s->driver) {
+    static bool hooked = false;
+    if (!hooked) std::atexit(exit_hook);
+    hooked = true;
+    return true;
+  }
+  lk.unlock();
+  exit_code = s->runtime->serve();
+  lk.lock();
+  Runtime::set_instance(nullptr);
+  s->shut = true;
+  teardown(*s);
+  return false;
+}
+
+int init_mpi(int* argc, char*** argv, bool& owns) {
+  int inited = 0, provided = 0;
+  MPI_Initialized(&inited);
+  owns = !inited;
+  if (!inited) MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+  else MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_SERIALIZED)
+    throw Error("raympi::init: MPI provides thread level " + std::to_string(provided) +
+                "; raympi needs at least MPI_THREAD_SERIALIZED. Initialise MPI with MPI_Init_thread(..., "
+                "MPI_THREAD_MULTIPLE, ...)");
+  return provided;
+}
+
+void shutdown_with(int code) {
+  std::lock_guard lk(g_mu);
+  if (!g_session || g_session->shut) return;
+  if (!g_session->driver) throw Error("raympi::shutdown: only the driver rank shuts the job down");
+  if (current_task()) throw Error("raympi::shutdown: cannot be called from inside a task");
+  g_session->runtime->shutdown_job(code);
+  Runtime::set_instance(nullptr);
+  g_session->shut = true;
+  teardown(*g_session);
+}
+
+}  // namespace
+}  // namespace detail
+
+void init(int& argc, char**& argv, Config cfg) {
+  bool owns = false;
+  detail::init_mpi(&argc, &argv, owns);
+  int code = 0;
+  if (!detail::start(MPI_COMM_WORLD, std::move(cfg), owns, code)) std::exit(0);
+}
+
+void init(MPI_Comm comm, Config cfg) {
+  bool owns = false;
+  detail::init_mpi(nullptr, nullptr, owns);
+  int code = 0;
+  if (!detail::start(comm, std::move(cfg), false, code)) {
+    // This process leaves here (use raympi::run to come back): finalise MPI for it.
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+    std::exit(0);
+  }
+}
+
+void shutdown() { detail::shutdown_with(0); }
+
+bool is_initialized() {
+  if (detail::current_task()) return true;
+  std::lock_guard lk(detail::g_mu);
+  return detail::g_session && detail::g_session->driver && !detail::g_session->shut;
+}
+
+int run(int argc, char** argv, std::function<int()> driver_main, Config cfg) {
+  bool owns = false;
+  detail::init_mpi(&argc, &argv, owns);
+  int code = 0;
+  if (!detail::start(MPI_COMM_WORLD, std::move(cfg), owns, code)) return code;
+  try {
+    code = driver_main();
+  } catch (const std::exception& e) {
+    RAYMPI_LOG_ERROR("driver_main threw: {}", e.what());
+    std::fprintf(stderr, "raympi::run: driver_main threw: %s\n", e.what());
+    code = 1;
+  }
+  detail::shutdown_with(code);
+  return code;
+}
+
+}  // namespace raympi

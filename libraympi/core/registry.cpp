@@ -1,0 +1,130 @@
+// Function registry: RAYMPI_REMOTE and lambdas register here at static
+// initialisation; lookups by address (submission) and id (execution).
+#include "core/registry.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "raympi/detail/registry.hpp"
+#include "raympi/errors.hpp"
+
+namespace raympi::detail {
+
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, FunctionInfo*> by_key;
+  std::unordered_map<const void*, FunctionInfo*> by_address;
+  std::unordered_map<std::uint64_t, FunctionInfo*> by_id;
+  std::map<std::string, FunctionInfo*> methods;  // member-pointer bytes -> info
+  std::vector<std::string> errors;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry;  // never destroyed: used from static destructors too
+  return *r;
+}
+
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) { h ^= c; h *= 1099511628211ull; }
+  return h ? h : 1;
+}
+
+std::string clean_name(const char* name) {
+  std::string s;
+  for (const char* p = name; *p; ++p)
+    if (*p != ' ' && *p != '\t' && *p != '\n') s.push_back(*p);
+  if (!s.empty() && s[0] == '&') s.erase(0, 1);
+  if (s.rfind("::", 0) == 0) s.erase(0, 2);
+  return s;
+}
+
+FunctionInfo* add_locked(Registry& r, std::string name, std::string key, FunctionKind kind, InvokeFn invoke,
+                         const void* address) {
+  auto it = r.by_key.find(key);
+  if (it != r.by_key.end()) {
+    if (it->second->address != address)
+      r.errors.push_back("two different functions are registered as '" + name +
+                         "' (same name and type); qualify them, e.g. RAYMPI_REMOTE(ns::" + name + ")");
+    return it->second;
+  }
+  auto* info = new FunctionInfo{name, key, fnv1a(key), kind, invoke, address};
+  auto [idit, fresh] = r.by_id.emplace(info->id, info);
+  if (!fresh) r.errors.push_back("function ids collide: '" + idit->second->name + "' and '" + name + "'");
+  r.by_key.emplace(key, info);
+  return info;
+}
+
+}  // namespace
+
+const FunctionInfo* register_function(const void* address, const char* name, const char* type_name,
+                                      InvokeFn invoke) {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  std::string display = std::string(name) == "lambda" ? "lambda " + demangle(type_name) : clean_name(name);
+  FunctionInfo* info = add_locked(r, display, display + "|" + type_name, FunctionKind::function, invoke, address);
+  // One function spelled two ways: the smallest key wins everywhere (deterministic).
+  auto& slot = r.by_address[address];
+  if (!slot || info->key < slot->key) slot = info;
+  return slot;
+}
+
+const FunctionInfo* register_method(const void* pointer_bytes, std::size_t size, const char* name,
+                                    const char* type_name) {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  std::string display = clean_name(name);
+  FunctionInfo* info = add_locked(r, display, display + "|" + type_name, FunctionKind::method, nullptr, nullptr);
+  r.methods[std::string(static_cast<const char*>(pointer_bytes), size)] = info;
+  return info;
+}
+
+const FunctionInfo* find_function(const void* address) {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  auto it = r.by_address.find(address);
+  return it == r.by_address.end() ? nullptr : it->second;
+}
+
+const FunctionInfo* find_function(std::uint64_t id) {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  auto it = r.by_id.find(id);
+  return it == r.by_id.end() ? nullptr : it->second;
+}
+
+void throw_unregistered(const void* address) {
+  std::string full = "<function at " + std::to_string(reinterpret_cast<std::uintptr_t>(address)) + ">";
+  std::string shortname = "f";
+  Dl_info dl{};
+  if (dladdr(address, &dl) && dl.dli_sname) {
+    full = demangle(dl.dli_sname);
+    shortname = full.substr(0, full.find('('));
+  }
+  throw Error("raympi::task: " + full + " is not registered as a remote function. Add RAYMPI_REMOTE(" + shortname +
+              ") at namespace scope in one .cpp file of the program (every rank must register it).");
+}
+
+std::vector<std::string> registry_keys() {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  std::vector<std::string> keys;
+  for (auto& [k, _] : r.by_key) keys.push_back(k);
+  return keys;  // std::map: already sorted
+}
+
+std::vector<std::string> registry_errors() {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  return r.errors;
+}
+
+std::string registry_display_name(const std::string& key) { return key.substr(0, key.find('|')); }
+
+}  // namespace raympi::detail

@@ -1,0 +1,258 @@
+#include "core/runtime.hpp"
+
+#include "core/log.hpp"
+#include "raympi/errors.hpp"
+
+namespace raympi::detail {
+
+namespace {
+std::atomic<Runtime*> g_runtime{nullptr};
+constexpr auto kEventFlush = std::chrono::milliseconds(5);
+constexpr auto kGsLoadSpacing = std::chrono::milliseconds(2);
+}  // namespace
+
+Roles Roles::for_size(int size) {
+  Roles r;
+  r.size = size;
+  if (size >= 3) { r.gs = 0; r.gcs = 1; r.first_node = 2; }
+  else if (size == 2) { r.gs = 0; r.gcs = 0; r.first_node = 1; }
+  else { r.gs = 0; r.gcs = 0; r.first_node = 0; }
+  return r;
+}
+
+Runtime* Runtime::instance() { return g_runtime.load(std::memory_order_acquire); }
+void Runtime::set_instance(Runtime* rt) { g_runtime.store(rt, std::memory_order_release); }
+
+Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
+    : cfg_(std::move(opts.cfg)),
+      roles_(opts.roles),
+      rank_(opts.rank),
+      nodes_(std::move(opts.nodes)),
+      transport_(std::move(transport)),
+      refs_(opts.rank, RefTable::Actions{
+                           [this](int minter, ObjectId id, int count) {
+                             DecRefMsg m;
+                             m.items.emplace_back(id, count);
+                             transport_->send(minter, encode_msg(MsgType::dec_ref, m));
+                           },
+                           [this](ObjectId id) { own_free(id); }}),
+      epoch_(Clock::now()) {
+  if (roles_.is_node(rank_)) {
+    ResourceSet total;
+    for (auto& n : nodes_)
+      if (n.rank == rank_) total = n.total;
+    scheduler_ = std::make_unique<LocalScheduler>(total, cfg_.spin_us, [this](const TaskPtr& t) { execute(t); });
+  }
+  if (rank_ == roles_.gs) {
+    std::vector<GlobalScheduler::NodeView> views;
+    for (auto& n : nodes_) views.push_back({n.rank, n.total, n.total, 0, 0});
+    gs_ = std::make_unique<GlobalScheduler>(std::move(views));
+  }
+  if (rank_ == roles_.gcs) {
+    std::vector<NodeRecordWire> recs;
+    for (auto& n : nodes_) {
+      NodeRecordWire w;
+      w.rank = n.rank;
+      w.host = n.host;
+      w.total = n.total.as_map();
+      recs.push_back(std::move(w));
+    }
+    gcs_ = std::make_unique<Gcs>(std::move(recs), opts.function_keys, cfg_.heartbeat_period);
+  }
+  events_.node = rank_;
+  last_flush_ = last_heartbeat_ = last_gs_load_ = Clock::now();
+}
+
+Runtime::~Runtime() {
+  if (instance() == this) set_instance(nullptr);
+}
+
+void Runtime::start() {
+  transport_->start(Transport::Hooks{[this](int src, Buffer msg) { on_message(src, std::move(msg)); },
+                                     [this](Clock::time_point now) { return on_tick(now); }});
+  if (scheduler_) scheduler_->start();
+}
+
+double Runtime::now_seconds() const { return std::chrono::duration<double>(Clock::now() - epoch_).count(); }
+
+void Runtime::on_message(int src, Buffer msg) {
+  try {
+    switch (msg_type(msg)) {
+      case MsgType::submit_task:
+        if (roles_.is_node(rank_)) handle_submit(src, msg);  // placed by the GS
+        else route_at_gs(msg);
+        break;
+      case MsgType::task_done: handle_task_done(src, msg); break;
+      case MsgType::locate: answer_locate(decode_msg<IdMsg>(msg).id, src); break;
+      case MsgType::location: {
+        Buffer bytes;
+        auto m = decode_msg<LocationMsg>(msg, &bytes);
+        on_location(m, bytes);
+        break;
+      }
+      case MsgType::pull: handle_pull(src, msg); break;
+      case MsgType::data: handle_data(src, msg); break;
+      case MsgType::add_location: own_add_location(decode_msg<IdMsg>(msg).id, src); break;
+      case MsgType::free_objects:
+        for (ObjectId id : decode_msg<IdsMsg>(msg).ids) store_.erase(id);
+        break;
+      case MsgType::dec_ref:
+        for (auto& [id, n] : decode_msg<DecRefMsg>(msg).items) refs_.return_children(id, n);
+        break;
+      case MsgType::node_load: {
+        auto m = decode_msg<NodeLoadMsg>(msg);
+        if (gs_) gs_->on_load(m);
+        if (gcs_) gcs_->on_load(m);
+        break;
+      }
+      case MsgType::gcs_events:
+        if (gcs_) gcs_->on_events(decode_msg<GcsEventsMsg>(msg));
+        break;
+      case MsgType::gcs_query:
+        if (gcs_) transport_->send(src, encode_msg(MsgType::gcs_reply, gcs_->answer(decode_msg<GcsQueryMsg>(msg))));
+        break;
+      case MsgType::gcs_reply: {
+        auto m = decode_msg<GcsReplyMsg>(msg);
+        std::lock_guard lk(query_mu_);
+        auto it = queries_.find(m.request);
+        if (it != queries_.end()) {
+          it->second.set_value(std::move(m));
+          queries_.erase(it);
+        }
+        break;
+      }
+      case MsgType::shutdown: {
+        std::lock_guard lk(life_mu_);
+        shutdown_requested_ = true;
+        exit_code_ = decode_msg<ShutdownMsg>(msg).exit_code;
+        life_cv_.notify_all();
+        break;
+      }
+      case MsgType::shutdown_ack: {
+        std::lock_guard lk(life_mu_);
+        ++acks_;
+        life_cv_.notify_all();
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    RAYMPI_LOG_ERROR("rank {}: dropped a malformed message of type {} from rank {}: {}", rank_, int(msg_type(msg)),
+                     src, e.what());
+  }
+}
+
+Clock::time_point Runtime::on_tick(Clock::time_point now) {
+  if (now - last_flush_ >= kEventFlush) {
+    flush_events();
+    last_flush_ = now;
+  }
+  if (scheduler_) {
+    if (now - last_heartbeat_ >= cfg_.heartbeat_period) {
+      send_load(true);
+      last_heartbeat_ = now;
+      last_gs_load_ = now;
+    } else if (nodes_.size() > 1 && now - last_gs_load_ >= kGsLoadSpacing &&
+               scheduler_->load_changed.load(std::memory_order_relaxed)) {
+      send_load(false);
+      last_gs_load_ = now;
+    }
+  }
+  auto next = std::min(last_flush_ + kEventFlush, last_heartbeat_ + cfg_.heartbeat_period);
+  {
+    std::lock_guard lk(events_mu_);
+    if (events_.tasks.empty() && events_.objects_created.empty() && events_.objects_freed.empty())
+      next = last_heartbeat_ + cfg_.heartbeat_period;  // nothing to flush: sleep long
+  }
+  if (scheduler_ && nodes_.size() > 1 && scheduler_->load_changed.load(std::memory_order_relaxed))
+    next = std::min(next, last_gs_load_ + kGsLoadSpacing);
+  return next;
+}
+
+void Runtime::send_load(bool to_gcs) {
+  scheduler_->load_changed.store(false, std::memory_order_relaxed);
+  auto l = scheduler_->load();
+  NodeLoadMsg m{rank_, std::move(l.available), l.queued, l.running, l.finished};
+  Buffer b = encode_msg(MsgType::node_load, m);
+  if (nodes_.size() > 1) transport_->send(roles_.gs, b);
+  if (to_gcs && roles_.gcs != roles_.gs) transport_->send(roles_.gcs, b);
+  else if (to_gcs && nodes_.size() <= 1) transport_->send(roles_.gcs, b);
+}
+
+void Runtime::record_event(TaskEvent ev) {
+  std::lock_guard lk(events_mu_);
+  events_.tasks.push_back(std::move(ev));
+}
+
+void Runtime::flush_events() {
+  GcsEventsMsg batch;
+  {
+    std::lock_guard lk(events_mu_);
+    if (events_.tasks.empty() && events_.objects_created.empty() && events_.objects_freed.empty()) return;
+    batch.node = rank_;
+    std::swap(batch.tasks, events_.tasks);
+    std::swap(batch.objects_created, events_.objects_created);
+    std::swap(batch.objects_freed, events_.objects_freed);
+  }
+  if (gcs_) gcs_->on_events(batch);
+  else transport_->send(roles_.gcs, encode_msg(MsgType::gcs_events, batch));
+}
+
+GcsReplyMsg Runtime::query_gcs(GcsQueryKind kind) {
+  flush_events();
+  GcsQueryMsg q;
+  q.kind = kind;
+  if (gcs_) return gcs_->answer(q);
+  std::future<GcsReplyMsg> f;
+  {
+    std::lock_guard lk(query_mu_);
+    q.request = next_query_++;
+    f = queries_[q.request].get_future();
+  }
+  transport_->send(roles_.gcs, encode_msg(MsgType::gcs_query, q));
+  if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+    throw Error("raympi: the GCS (rank " + std::to_string(roles_.gcs) + ") did not answer within 30 s");
+  return f.get();
+}
+
+void Runtime::stop_local() {
+  stopping_.store(true);
+  {
+    // Wake every blocked get/wait (tasks on this node included) with a shutdown error.
+    std::lock_guard lk(waiters_mu_);
+    for (auto& w : waiters_) {
+      std::lock_guard wl(w->mu);
+      w->cancelled = true;
+      w->cv.notify_all();
+    }
+  }
+  if (scheduler_) scheduler_->stop();
+}
+
+void Runtime::shutdown_job(int exit_code) {
+  flush_events();
+  for (int r = 0; r < roles_.size; ++r)
+    if (r != rank_) transport_->send(r, encode_msg(MsgType::shutdown, ShutdownMsg{exit_code}));
+  {
+    std::unique_lock lk(life_mu_);
+    while (acks_ < roles_.size - 1)
+      if (!life_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return acks_ >= roles_.size - 1; }))
+        RAYMPI_LOG_WARN("shutdown: waiting for {} rank(s) to finish their running tasks", roles_.size - 1 - acks_);
+  }
+  stop_local();
+  refs_.disable();
+  transport_->stop();
+}
+
+int Runtime::serve() {
+  {
+    std::unique_lock lk(life_mu_);
+    life_cv_.wait(lk, [&] { return shutdown_requested_; });
+  }
+  stop_local();
+  refs_.disable();
+  transport_->send(roles_.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{0}));
+  transport_->stop();
+  return exit_code_;
+}
+
+}  // namespace raympi::detail

@@ -1,0 +1,190 @@
+#pragma once
+// The runtime of one rank. Every rank builds the same object; its roles
+// (global scheduler, GCS, node) decide which parts are active. One process
+// (n = 1) holds all roles and talks to itself through the loopback
+// transport; the MPI transport connects ranks. Nothing else differs.
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "core/refs.hpp"
+#include "gcs/gcs.hpp"
+#include "raympi/config.hpp"
+#include "raympi/detail/runtime_api.hpp"
+#include "scheduler/global_scheduler.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "serialization/messages.hpp"
+#include "store/object_store.hpp"
+#include "transport/transport.hpp"
+
+namespace raympi::detail {
+
+/// @brief A node of the job as every rank learns it at init.
+struct NodeDesc {
+  int rank = -1;
+  std::string host;
+  ResourceSet total;
+  template <class A>
+  void serialize(A& ar) { ar(rank, host, total); }
+};
+
+/// @brief Which rank plays which role, for a job of `size` ranks.
+struct Roles {
+  int size = 1, gs = 0, gcs = 0, first_node = 0;
+  static Roles for_size(int size);
+  bool is_node(int r) const { return r >= first_node; }
+};
+
+/// @brief A caller blocked in get/wait: arrivals counted, results by input slot.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<std::size_t> arrived{0};
+  std::size_t need = 0;
+  std::vector<StoredPtr> results;
+  bool cancelled = false;
+};
+
+class Runtime {
+ public:
+  struct Options {
+    Config cfg;
+    Roles roles;
+    int rank = 0;
+    std::vector<NodeDesc> nodes;
+    std::vector<std::string> function_keys;
+  };
+
+  Runtime(Options opts, std::unique_ptr<Transport> transport);
+  ~Runtime();
+  static Runtime* instance();
+  static void set_instance(Runtime* rt);
+
+  void start();
+  int rank() const { return rank_; }
+  const Roles& roles() const { return roles_; }
+  bool is_driver() const { return rank_ == roles_.first_node; }
+  bool stopping() const { return stopping_.load(); }
+  RefTable& refs() { return refs_; }
+  ObjectStore& store() { return store_; }
+  const Config& config() const { return cfg_; }
+
+  // The front end's entry points.
+  RefPtr submit(TaskSubmission&& s);
+  RefPtr put(Buffer bytes, std::shared_ptr<const void> value, const std::type_info* type,
+             std::vector<RefPtr> contained);
+  std::vector<StoredPtr> get(const std::vector<ObjectId>& ids, std::chrono::nanoseconds timeout);
+  std::vector<char> wait(const std::vector<ObjectId>& ids, std::size_t num_returns,
+                         std::chrono::nanoseconds timeout);
+  GcsReplyMsg query_gcs(GcsQueryKind kind);
+
+  /// Driver: stops every rank and this one. Returns once all ranks acknowledged.
+  void shutdown_job(int exit_code);
+  /// Other ranks: serve until the driver's shutdown; returns the driver's exit code.
+  int serve();
+
+ private:
+  // runtime.cpp: dispatch, timers, lifecycle
+  void on_message(int src, Buffer msg);
+  Clock::time_point on_tick(Clock::time_point now);
+  void record_event(TaskEvent ev);
+  void flush_events();
+  void send_load(bool to_gcs);
+  void stop_local();
+  double now_seconds() const;
+
+  // tasks.cpp: placement, execution, completion
+  ObjectId next_id();
+  void place(TaskPtr t);
+  void resolve_and_enqueue(TaskPtr t);
+  void forward(const TaskPtr& t, int dst);
+  void execute(const TaskPtr& t);
+  void finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::string message, double started);
+  void handle_submit(int src, const Buffer& msg);
+  void handle_task_done(int src, const Buffer& msg);
+  void route_at_gs(const Buffer& msg);
+  bool other_node_feasible(const ResourceDemand& d) const;
+  bool any_node_feasible(const ResourceDemand& d) const;
+
+  // objects.cpp: fetching objects to this node
+  using FetchCallback = std::function<void(const StoredPtr&)>;
+  void fetch(ObjectId id, FetchCallback cb);
+  void complete_fetch(ObjectId id, const StoredPtr& o);
+  void locate(ObjectId id);
+  void on_location(const LocationMsg& m, const Buffer& bytes);
+  void store_copy(ObjectId id, const Buffer& bytes);
+  void handle_pull(int src, const Buffer& msg);
+  void handle_data(int src, const Buffer& msg);
+  std::vector<StoredPtr> block_on(const std::vector<ObjectId>& ids, std::size_t need,
+                                  std::chrono::nanoseconds timeout, bool& timed_out);
+
+  // ownership.cpp: objects this rank owns
+  struct Owned {
+    enum class State : std::uint8_t { pending, ready, failed } state = State::pending;
+    std::vector<int> locations;
+    std::uint64_t size = 0;
+    ErrorKind error = ErrorKind::none;
+    std::string message;
+    std::vector<int> remote_waiters;
+    std::vector<std::function<void()>> local_waiters;
+    std::vector<RefPtr> contained;
+  };
+  void own_pending(ObjectId id);
+  void own_ready(ObjectId id, int location, std::uint64_t size, std::vector<RefPtr> contained);
+  void own_failed(ObjectId id, ErrorKind err, std::string message);
+  void own_when_resolved(ObjectId id, std::function<void()> fn);
+  void own_add_location(ObjectId id, int rank);
+  void own_free(ObjectId id);
+  void answer_locate(ObjectId id, int requester);
+  void notify_resolved(ObjectId id, std::vector<int> remote, std::vector<std::function<void()>> local);
+  std::vector<std::pair<std::int32_t, std::uint64_t>> locality_of(const std::vector<ObjectId>& deps);
+
+  Config cfg_;
+  Roles roles_;
+  int rank_;
+  std::vector<NodeDesc> nodes_;
+  std::unique_ptr<Transport> transport_;
+  RefTable refs_;
+  ObjectStore store_;
+  std::unique_ptr<LocalScheduler> scheduler_;
+  std::unique_ptr<GlobalScheduler> gs_;
+  std::unique_ptr<Gcs> gcs_;
+  Clock::time_point epoch_;
+
+  std::atomic<std::uint64_t> id_counter_{0};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex owned_mu_;
+  std::unordered_map<ObjectId, Owned> owned_;
+
+  std::mutex fetch_mu_;
+  std::unordered_map<ObjectId, std::vector<FetchCallback>> fetching_;
+  std::unordered_map<ObjectId, int> fetch_attempts_;
+
+  std::mutex waiters_mu_;
+  std::set<std::shared_ptr<Waiter>> waiters_;
+
+  std::mutex events_mu_;
+  GcsEventsMsg events_;
+  Clock::time_point last_flush_, last_heartbeat_, last_gs_load_;
+
+  std::mutex query_mu_;
+  std::uint64_t next_query_ = 1;
+  std::map<std::uint64_t, std::promise<GcsReplyMsg>> queries_;
+
+  std::mutex life_mu_;
+  std::condition_variable life_cv_;
+  bool shutdown_requested_ = false;
+  int exit_code_ = 0;
+  int acks_ = 0;
+};
+
+}  // namespace raympi::detail

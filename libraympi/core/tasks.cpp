@@ -1,0 +1,261 @@
+// Tasks: submission, bottom-up placement, execution, completion.
+#include <cxxabi.h>
+
+#include "core/log.hpp"
+#include "core/runtime.hpp"
+#include "raympi/errors.hpp"
+
+namespace raympi::detail {
+
+namespace {
+// Results up to this size travel inside the completion message to the owner.
+constexpr std::size_t kInlineBytes = 100 * 1024;
+thread_local const Task* t_current = nullptr;
+
+std::string current_exception_type() {
+  auto* t = abi::__cxa_current_exception_type();
+  return t ? demangle(t->name()) : std::string("unknown");
+}
+}  // namespace
+
+const Task* current_task() { return t_current; }
+
+ObjectId Runtime::next_id() { return ObjectId::make(rank_, ++id_counter_); }
+
+bool Runtime::any_node_feasible(const ResourceDemand& d) const {
+  for (auto& n : nodes_)
+    if (n.total.fits(d)) return true;
+  return false;
+}
+
+bool Runtime::other_node_feasible(const ResourceDemand& d) const {
+  for (auto& n : nodes_)
+    if (n.rank != rank_ && n.total.fits(d)) return true;
+  return false;
+}
+
+RefPtr Runtime::submit(TaskSubmission&& s) {
+  if (stopping()) throw Error("raympi: the job is shutting down; no new tasks");
+  if (!scheduler_) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
+  auto t = std::make_shared<Task>();
+  t->id = next_id();
+  t->fn = s.fn;
+  t->name = std::move(s.name);
+  t->demand = std::move(s.demand);
+  t->shape = demand_shape(t->demand);
+  t->max_retries = s.max_retries;
+  t->args = std::move(s.args);
+  t->deps = std::move(s.deps);
+  t->held = std::move(s.held);
+  t->submitted_at = now_seconds();
+  RefPtr ref = refs_.create_owned(t->id);
+  own_pending(t->id);
+  place(std::move(t));
+  return ref;
+}
+
+void Runtime::place(TaskPtr t) {
+  if (!any_node_feasible(t->demand)) {
+    std::string msg = "raympi: task '" + t->display_name() + "' demands {" + describe(t->demand) +
+                      "} which no node of this job has; largest node offers {";
+    for (auto& n : nodes_) msg += " rank " + std::to_string(n.rank) + ": CPU=" + std::to_string(n.total.cpu) + ";";
+    msg += " } — lower the demand or start the job with more resources (Config / RAYMPI_RESOURCES)";
+    store_.put(make_error_object(t->id, ErrorKind::infeasible, msg));
+    own_failed(t->id, ErrorKind::infeasible, msg);
+    return;
+  }
+  bool local = scheduler_->feasible(t->demand) &&
+               (!other_node_feasible(t->demand) || scheduler_->can_run_now(t->demand));
+  if (local) {
+    // Large arguments elsewhere: let the GS weigh locality.
+    if (!t->deps.empty() && other_node_feasible(t->demand)) {
+      t->locality = locality_of(t->deps);
+      std::uint64_t here = 0, elsewhere = 0;
+      for (auto& [r, b] : t->locality) (r == rank_ ? here : elsewhere) += b;
+      if (elsewhere > here && elsewhere >= (1u << 20)) local = false;
+    }
+  }
+  if (local) resolve_and_enqueue(std::move(t));
+  else {
+    if (t->locality.empty() && !t->deps.empty()) t->locality = locality_of(t->deps);
+    forward(t, roles_.gs);
+  }
+}
+
+void Runtime::resolve_and_enqueue(TaskPtr t) {
+  if (t->deps.empty()) {
+    scheduler_->enqueue(std::move(t));
+    return;
+  }
+  t->resolved.resize(t->deps.size());
+  t->missing.store(int(t->deps.size()));
+  for (std::size_t i = 0; i < t->deps.size(); ++i) {
+    fetch(t->deps[i], [this, t, i](const StoredPtr& o) {
+      t->resolved[i] = o;
+      if (t->missing.fetch_sub(1, std::memory_order_acq_rel) == 1) scheduler_->enqueue(t);
+    });
+  }
+}
+
+void Runtime::forward(const TaskPtr& t, int dst) {
+  TaskHeader h;
+  h.id = t->id;
+  h.fn_id = t->fn->id;
+  h.name = t->name;
+  h.demand = t->demand;
+  h.max_retries = t->max_retries;
+  h.minter = rank_;
+  h.deps = t->deps;
+  for (auto& r : t->held) h.refs.push_back(r.id());
+  h.locality = t->locality;
+  h.submitted_at = t->submitted_at;
+  refs_.mint(t->held);  // the receiver returns these tokens when done with the task
+  transport_->send(dst, encode_msg(MsgType::submit_task, h, &t->args));
+}
+
+void Runtime::route_at_gs(const Buffer& msg) {
+  TaskHeader h = decode_msg<TaskHeader>(msg);
+  int dst = gs_->choose(h.demand, h.locality);
+  if (dst >= 0) {
+    transport_->send(dst, msg);  // forwarded as is: the tokens stay the minter's
+    return;
+  }
+  // Cannot happen for submissions checked at the node; kept for a node table change.
+  refs_.claim(h.refs, h.minter);  // returned as the claimed handles drop
+  TaskDoneMsg done;
+  done.id = h.id;
+  done.executor = rank_;
+  done.error = ErrorKind::infeasible;
+  done.message = "raympi: no node can ever satisfy {" + describe(h.demand) + "}";
+  transport_->send(h.id.owner(), encode_msg(MsgType::task_done, done));
+}
+
+void Runtime::handle_submit(int src, const Buffer& msg) {
+  Buffer args;
+  TaskHeader h = decode_msg<TaskHeader>(msg, &args);
+  auto t = std::make_shared<Task>();
+  t->id = h.id;
+  t->fn = find_function(h.fn_id);
+  t->name = std::move(h.name);
+  t->demand = std::move(h.demand);
+  t->shape = demand_shape(t->demand);
+  t->max_retries = h.max_retries;
+  t->args = std::move(args);
+  t->deps = std::move(h.deps);
+  t->held = refs_.claim(h.refs, h.minter);
+  t->submitted_at = h.submitted_at;
+  if (!t->fn) {
+    Invocation none;
+    finish(t, none, ErrorKind::task, "raympi: function id " + std::to_string(h.fn_id) + " unknown on rank " +
+                                         std::to_string(rank_), now_seconds());
+    return;
+  }
+  resolve_and_enqueue(std::move(t));
+}
+
+void Runtime::execute(const TaskPtr& t) {
+  double started = now_seconds();
+  Invocation inv;
+  ErrorKind err = ErrorKind::none;
+  std::string message;
+  for (const auto& d : t->resolved) {
+    if (d && d->error != ErrorKind::none) {  // a failed dependency fails us with its error
+      err = d->error;
+      message = d->error_message;
+      break;
+    }
+  }
+  if (err == ErrorKind::none) {
+    t_current = t.get();
+    for (int attempt = 0;; ++attempt) {
+      inv = Invocation{};
+      InArchive ar(t->args.data, t->args.size);
+      inv.args = &ar;
+      inv.deps = t->resolved.data();
+      inv.num_deps = t->resolved.size();
+      try {
+        t->fn->invoke(t->fn->address, inv);
+        err = ErrorKind::none;
+        break;
+      } catch (const SerializationError& e) {
+        err = ErrorKind::serialization;
+        message = e.what();
+      } catch (const TaskError& e) {
+        err = ErrorKind::task;  // a nested task failed: its text already says where
+        message = e.what();
+      } catch (const std::exception& e) {
+        err = ErrorKind::task;
+        message = "raympi::TaskError: task '" + t->display_name() + "' (function " + t->fn->name +
+                  ") failed on rank " + std::to_string(rank_) + " with " + current_exception_type() + ": " + e.what();
+      } catch (...) {
+        err = ErrorKind::task;
+        message = "raympi::TaskError: task '" + t->display_name() + "' (function " + t->fn->name +
+                  ") failed on rank " + std::to_string(rank_) + " with " + current_exception_type();
+      }
+      if (attempt >= t->max_retries || stopping()) break;
+      RAYMPI_LOG_INFO("retrying task '{}' (attempt {} of {}) after: {}", t->display_name(), attempt + 2,
+                      t->max_retries + 1, message);
+    }
+    t_current = nullptr;
+  }
+  finish(t, inv, err, std::move(message), started);
+}
+
+void Runtime::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::string message, double started) {
+  int owner = t->id.owner();
+  TaskEvent ev{t->id, t->fn ? t->fn->id : 0, t->display_name(), rank_, 0, t->submitted_at, started, now_seconds(),
+               err, inv.result.size, t->deps};
+  record_event(std::move(ev));
+  if (err != ErrorKind::none) {
+    if (owner == rank_) {
+      store_.put(make_error_object(t->id, err, message));
+      own_failed(t->id, err, std::move(message));
+    } else {
+      TaskDoneMsg done{t->id, rank_, err, std::move(message), false, 0, {}};
+      transport_->send(owner, encode_msg(MsgType::task_done, done));
+    }
+    return;
+  }
+  auto o = std::make_shared<StoredObject>();
+  o->id = t->id;
+  o->bytes = std::move(inv.result);
+  o->value = std::move(inv.value);
+  o->type = inv.type;
+  std::uint64_t size = o->bytes.size;
+  if (owner == rank_) {
+    store_.put(o);
+    own_ready(t->id, rank_, size, std::move(inv.contained));
+    return;
+  }
+  TaskDoneMsg done{t->id, rank_, ErrorKind::none, {}, size <= kInlineBytes, size, {}};
+  for (auto& r : inv.contained) done.contained.push_back(r.id());
+  refs_.mint(inv.contained);
+  if (done.inlined) {
+    transport_->send(owner, encode_msg(MsgType::task_done, done, &o->bytes));
+  } else {
+    store_.put(o);
+    transport_->send(owner, encode_msg(MsgType::task_done, done));
+  }
+}
+
+void Runtime::handle_task_done(int src, const Buffer& msg) {
+  Buffer bytes;
+  auto m = decode_msg<TaskDoneMsg>(msg, &bytes);
+  std::vector<RefPtr> contained = refs_.claim(m.contained, m.executor);
+  if (m.error != ErrorKind::none) {
+    store_.put(make_error_object(m.id, m.error, m.message));
+    own_failed(m.id, m.error, std::move(m.message));
+    return;
+  }
+  if (m.inlined) {
+    auto o = std::make_shared<StoredObject>();
+    o->id = m.id;
+    o->bytes = bytes;
+    store_.put(o);
+    own_ready(m.id, rank_, m.size, std::move(contained));
+  } else {
+    own_ready(m.id, m.executor, m.size, std::move(contained));
+  }
+}
+
+}  // namespace raympi::detail

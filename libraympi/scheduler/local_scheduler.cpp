@@ -1,0 +1,154 @@
+#include "scheduler/local_scheduler.hpp"
+
+#include <sched.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace raympi::detail {
+
+namespace {
+constexpr int kMaxWorkers = 4096;
+constexpr auto kExtraWorkerIdle = std::chrono::seconds(2);
+}  // namespace
+
+LocalScheduler::LocalScheduler(ResourceSet total, int spin_us, Executor exec)
+    : total_(total), available_(total), spin_us_(spin_us), exec_(std::move(exec)) {
+  base_workers_ = std::max(1, int(std::ceil(total.cpu)));
+}
+
+LocalScheduler::~LocalScheduler() { stop(); }
+
+void LocalScheduler::start() {
+  std::lock_guard lk(mu_);
+  for (int i = 0; i < base_workers_; ++i) {
+    ++workers_;
+    threads_.emplace_back([this] { worker_main(false); });
+  }
+}
+
+std::vector<TaskPtr> LocalScheduler::stop() {
+  std::vector<TaskPtr> dropped;
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+    for (auto& q : queues_)
+      for (auto& t : q.tasks) dropped.push_back(std::move(t));
+    queues_.clear();
+    queued_ = 0;
+    threads.swap(threads_);
+  }
+  cv_.notify_all();
+  for (auto& t : threads)
+    if (t.joinable()) t.join();
+  return dropped;
+}
+
+void LocalScheduler::enqueue(TaskPtr t) {
+  std::lock_guard lk(mu_);
+  if (stopping_) return;
+  ShapeQueue* q = nullptr;
+  for (auto& sq : queues_)
+    if (sq.shape == t->shape) { q = &sq; break; }
+  if (!q) {
+    queues_.push_back(ShapeQueue{t->shape, t->demand, {}});
+    q = &queues_.back();
+  }
+  t->seq = seq_++;
+  bool fits = available_.fits(t->demand);
+  q->tasks.push_back(std::move(t));
+  ++queued_;
+  queued_hint_.store(queued_, std::memory_order_release);
+  load_changed.store(true, std::memory_order_relaxed);
+  if (!fits) return;
+  if (idle_ > 0) cv_.notify_one();
+  else if (spinning_ == 0) maybe_add_worker_locked();
+}
+
+bool LocalScheduler::can_run_now(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  return queued_ == 0 && available_.fits(d);
+}
+
+void LocalScheduler::block(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  available_.cpu += d.cpu;
+  load_changed.store(true, std::memory_order_relaxed);
+  bool runnable = false;
+  for (auto& q : queues_)
+    if (!q.tasks.empty() && available_.fits(q.demand)) { runnable = true; break; }
+  if (!runnable) return;
+  if (idle_ > 0) cv_.notify_one();
+  else if (spinning_ == 0) maybe_add_worker_locked();
+}
+
+void LocalScheduler::unblock(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  available_.cpu -= d.cpu;  // may go below zero until a sibling finishes, as in Ray
+  load_changed.store(true, std::memory_order_relaxed);
+}
+
+LocalScheduler::Load LocalScheduler::load() {
+  std::lock_guard lk(mu_);
+  return Load{available_.as_map(), std::uint32_t(queued_), running_, finished_};
+}
+
+void LocalScheduler::maybe_add_worker_locked() {
+  if (stopping_ || workers_ >= kMaxWorkers) return;
+  ++workers_;
+  threads_.emplace_back([this] { worker_main(true); });
+}
+
+TaskPtr LocalScheduler::pick_locked() {
+  ShapeQueue* best = nullptr;
+  for (auto& q : queues_) {
+    if (q.tasks.empty() || !available_.fits(q.demand)) continue;
+    if (!best || q.tasks.front()->seq < best->tasks.front()->seq) best = &q;
+  }
+  if (!best) return nullptr;
+  TaskPtr t = std::move(best->tasks.front());
+  best->tasks.pop_front();
+  --queued_;
+  queued_hint_.store(queued_, std::memory_order_release);
+  return t;
+}
+
+void LocalScheduler::worker_main(bool extra) {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    if (TaskPtr t = pick_locked()) {
+      ResourceDemand d = t->demand;
+      available_.take(d);
+      ++running_;
+      load_changed.store(true, std::memory_order_relaxed);
+      lk.unlock();
+      exec_(t);
+      t.reset();
+      lk.lock();
+      available_.give(d);
+      --running_;
+      ++finished_;
+      if (queued_ > 1 && idle_ > 0) cv_.notify_one();  // freed resources may fit more than us
+      continue;
+    }
+    if (spin_us_ > 0 && queued_ == 0) {
+      // Poll a little before sleeping: back-to-back submissions then skip the futex wake-up.
+      ++spinning_;
+      lk.unlock();
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+      while (queued_hint_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until)
+        sched_yield();
+      lk.lock();
+      --spinning_;
+      if (queued_ > 0) continue;
+    }
+    ++idle_;
+    bool timed_out = cv_.wait_for(lk, kExtraWorkerIdle) == std::cv_status::timeout;
+    --idle_;
+    if (timed_out && extra && queued_ == 0 && workers_ > base_workers_) break;
+  }
+  --workers_;
+}
+
+}  // namespace raympi::detail

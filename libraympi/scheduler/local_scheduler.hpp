@@ -1,0 +1,76 @@
+#pragma once
+// The local scheduler of a node: ready queues (one per demand shape, FIFO
+// across shapes), resource accounting, and the worker-thread pool. Workers
+// take tasks themselves (no dispatcher thread); a task blocked in get/wait
+// hands its CPU back and the pool grows so that its children can run.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "scheduler/resources.hpp"
+#include "scheduler/task.hpp"
+
+namespace raympi::detail {
+
+/// @brief Runs ready tasks on this node's worker threads within its resources.
+class LocalScheduler {
+ public:
+  using Executor = std::function<void(const TaskPtr&)>;
+  struct Load {
+    std::map<std::string, double> available;
+    std::uint32_t queued = 0, running = 0;
+    std::uint64_t finished = 0;
+  };
+
+  LocalScheduler(ResourceSet total, int spin_us, Executor exec);
+  ~LocalScheduler();
+
+  void start();
+  /// Stops taking tasks, joins the workers; returns the tasks that never ran.
+  std::vector<TaskPtr> stop();
+  /// Queues a task whose dependencies are all local.
+  void enqueue(TaskPtr t);
+  bool feasible(const ResourceDemand& d) const { return total_.fits(d); }
+  /// Free resources now and no backlog: running here will not wait.
+  bool can_run_now(const ResourceDemand& d);
+  /// The current task blocks in get/wait: lend its CPUs to others.
+  void block(const ResourceDemand& d);
+  void unblock(const ResourceDemand& d);
+  Load load();
+  const ResourceSet& total() const { return total_; }
+  /// Set whenever queue or resources change; cleared by whoever reports load.
+  std::atomic<bool> load_changed{false};
+
+ private:
+  struct ShapeQueue {
+    std::string shape;
+    ResourceDemand demand;
+    std::deque<TaskPtr> tasks;
+  };
+  void worker_main(bool extra);
+  TaskPtr pick_locked();
+  void maybe_add_worker_locked();
+
+  ResourceSet total_;
+  ResourceSet available_;
+  int spin_us_;
+  Executor exec_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ShapeQueue> queues_;
+  std::size_t queued_ = 0;
+  std::atomic<std::size_t> queued_hint_{0};
+  std::uint32_t running_ = 0;
+  std::uint64_t finished_ = 0;
+  std::uint64_t seq_ = 0;
+  int workers_ = 0, idle_ = 0, spinning_ = 0, base_workers_ = 1;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace raympi::detail

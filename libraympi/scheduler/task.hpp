@@ -1,0 +1,35 @@
+#pragma once
+// A task as a node holds it: its spec, the refs it keeps alive, and its
+// resolved dependencies.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "raympi/detail/registry.hpp"
+#include "raympi/detail/runtime_api.hpp"
+
+namespace raympi::detail {
+
+struct Task {
+  ObjectId id;  // also the id of its result
+  const FunctionInfo* fn = nullptr;
+  std::string name;
+  ResourceDemand demand;
+  std::string shape;
+  int max_retries = 0;
+  Buffer args;
+  std::vector<ObjectId> deps;
+  std::vector<RefPtr> held;
+  std::vector<StoredPtr> resolved;
+  std::atomic<int> missing{0};
+  std::vector<std::pair<std::int32_t, std::uint64_t>> locality;
+  double submitted_at = 0;
+  std::uint64_t seq = 0;
+
+  std::string display_name() const { return name.empty() ? (fn ? fn->name : std::string("?")) : name; }
+};
+using TaskPtr = std::shared_ptr<Task>;
+
+}  // namespace raympi::detail

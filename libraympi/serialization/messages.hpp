@@ -1,0 +1,204 @@
+#pragma once
+// Control-plane messages. One byte of type, a cereal body, and for messages
+// that carry object or argument bytes a trailing raw block that the receiver
+// views in place (no copy out of the MPI receive buffer).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "raympi/detail/archive.hpp"
+#include "raympi/detail/object_store_view.hpp"
+#include "raympi/detail/runtime_api.hpp"
+
+namespace raympi::detail {
+
+enum class MsgType : std::uint8_t {
+  submit_task = 1,  // TaskHeader + args: node -> GS -> node
+  task_done,        // TaskDoneMsg [+ bytes]: executor -> owner
+  locate,           // IdMsg: requester -> owner
+  location,         // LocationMsg [+ bytes]: owner -> requester
+  pull,             // IdMsg: requester -> holder
+  data,             // DataMsg [+ bytes]: holder -> requester
+  add_location,     // IdMsg: new holder -> owner
+  free_objects,     // IdsMsg: owner -> holders
+  dec_ref,          // DecRefMsg: borrower -> minter
+  node_load,        // NodeLoadMsg: node -> GS, GCS
+  gcs_events,       // GcsEventsMsg: node -> GCS
+  gcs_query,        // GcsQueryMsg: any -> GCS
+  gcs_reply,        // GcsReplyMsg: GCS -> asker
+  shutdown,         // ShutdownMsg: driver -> all
+  shutdown_ack,     // ShutdownMsg: all -> driver
+};
+
+struct TaskHeader {
+  ObjectId id;
+  std::uint64_t fn_id = 0;
+  std::string name;
+  ResourceDemand demand;
+  std::int32_t max_retries = 0;
+  std::int32_t minter = -1;              // rank that minted one token per entry of `refs`
+  std::vector<ObjectId> deps;
+  std::vector<ObjectId> refs;
+  std::vector<std::pair<std::int32_t, std::uint64_t>> locality;  // rank -> argument bytes there
+  double submitted_at = 0;
+  template <class A>
+  void serialize(A& ar) { ar(id, fn_id, name, demand, max_retries, minter, deps, refs, locality, submitted_at); }
+};
+
+struct TaskDoneMsg {
+  ObjectId id;
+  std::int32_t executor = -1;
+  ErrorKind error = ErrorKind::none;
+  std::string message;
+  bool inlined = false;
+  std::uint64_t size = 0;
+  std::vector<ObjectId> contained;  // minted by executor
+  template <class A>
+  void serialize(A& ar) { ar(id, executor, error, message, inlined, size, contained); }
+};
+
+struct IdMsg {
+  ObjectId id;
+  template <class A>
+  void serialize(A& ar) { ar(id); }
+};
+
+struct IdsMsg {
+  std::vector<ObjectId> ids;
+  template <class A>
+  void serialize(A& ar) { ar(ids); }
+};
+
+enum class LocState : std::uint8_t { ready, failed, lost };
+
+struct LocationMsg {
+  ObjectId id;
+  LocState state = LocState::ready;
+  std::vector<std::int32_t> locations;
+  ErrorKind error = ErrorKind::none;
+  std::string message;
+  bool inlined = false;
+  template <class A>
+  void serialize(A& ar) { ar(id, state, locations, error, message, inlined); }
+};
+
+struct DataMsg {
+  ObjectId id;
+  bool found = false;
+  ErrorKind error = ErrorKind::none;
+  std::string message;
+  template <class A>
+  void serialize(A& ar) { ar(id, found, error, message); }
+};
+
+struct DecRefMsg {
+  std::vector<std::pair<ObjectId, std::int32_t>> items;
+  template <class A>
+  void serialize(A& ar) { ar(items); }
+};
+
+struct NodeLoadMsg {
+  std::int32_t rank = -1;
+  std::map<std::string, double> available;
+  std::uint32_t queued = 0;
+  std::uint32_t running = 0;
+  std::uint64_t finished = 0;
+  template <class A>
+  void serialize(A& ar) { ar(rank, available, queued, running, finished); }
+};
+
+struct TaskEvent {
+  ObjectId id;
+  std::uint64_t fn_id = 0;
+  std::string name;
+  std::int32_t node = -1;
+  std::uint32_t worker = 0;
+  double submitted = 0, started = 0, finished = 0;
+  ErrorKind error = ErrorKind::none;
+  std::uint64_t result_size = 0;
+  std::vector<ObjectId> deps;
+  template <class A>
+  void serialize(A& ar) { ar(id, fn_id, name, node, worker, submitted, started, finished, error, result_size, deps); }
+};
+
+struct GcsEventsMsg {
+  std::int32_t node = -1;
+  std::vector<TaskEvent> tasks;
+  std::vector<std::pair<ObjectId, std::uint64_t>> objects_created;
+  std::vector<ObjectId> objects_freed;
+  template <class A>
+  void serialize(A& ar) { ar(node, tasks, objects_created, objects_freed); }
+};
+
+enum class GcsQueryKind : std::uint8_t { nodes, tables };
+
+struct GcsQueryMsg {
+  std::uint64_t request = 0;
+  GcsQueryKind kind = GcsQueryKind::nodes;
+  template <class A>
+  void serialize(A& ar) { ar(request, kind); }
+};
+
+struct NodeRecordWire {
+  std::int32_t rank = -1;
+  std::string host;
+  std::map<std::string, double> total, available;
+  bool alive = true;
+  double since_heartbeat = 0;
+  std::uint64_t finished = 0;
+  template <class A>
+  void serialize(A& ar) { ar(rank, host, total, available, alive, since_heartbeat, finished); }
+};
+
+struct GcsReplyMsg {
+  std::uint64_t request = 0;
+  std::vector<NodeRecordWire> nodes;
+  std::map<std::string, std::uint64_t> counters;  // table sizes
+  template <class A>
+  void serialize(A& ar) { ar(request, nodes, counters); }
+};
+
+struct ShutdownMsg {
+  std::int32_t exit_code = 0;
+  template <class A>
+  void serialize(A& ar) { ar(exit_code); }
+};
+
+/// Encodes type + body (+ trailing raw bytes).
+template <class M>
+Buffer encode_msg(MsgType t, const M& m, const Buffer* trailing = nullptr) {
+  ByteWriter w(64 + (trailing ? trailing->size : 0));
+  auto tb = static_cast<std::uint8_t>(t);
+  w.write(&tb, 1);
+  {
+    OutArchive ar(w);
+    ar(m);
+    if (trailing) {
+      std::uint64_t n = trailing->size;
+      ar(n);
+    }
+  }
+  if (trailing) w.write(trailing->data, trailing->size);
+  return w.finish();
+}
+
+inline MsgType msg_type(const Buffer& b) { return static_cast<MsgType>(static_cast<std::uint8_t>(b.data[0])); }
+
+/// Decodes the body (and a view of the trailing bytes, when asked for).
+template <class M>
+M decode_msg(const Buffer& b, Buffer* trailing = nullptr) {
+  InArchive ar(b.data + 1, b.size - 1);
+  M m;
+  ar(m);
+  if (trailing) {
+    std::uint64_t n = 0;
+    ar(n);
+    *trailing = b.sub(std::size_t(ar.position() - b.data), n);
+  }
+  return m;
+}
+
+}  // namespace raympi::detail
