@@ -33,6 +33,8 @@ std::vector<char> wait_objects(const std::vector<ObjectId>& ids, std::size_t num
   return rt("wait").wait(ids, num_returns, timeout);
 }
 
+LocalStats local_stats() { return rt("local_stats").stats(); }
+
 }  // namespace detail
 
 std::vector<NodeInfo> nodes() {

@@ -85,7 +85,7 @@ Config resolve_config(Config cfg) {
   if (cfg.spin_us < 0) cfg.spin_us = env("RAYMPI_SPIN_US") ? int(parse_number(env("RAYMPI_SPIN_US"), "RAYMPI_SPIN_US")) : 50;
   if (cfg.max_backoff_us < 0)
     cfg.max_backoff_us =
-        env("RAYMPI_MAX_BACKOFF_US") ? int(parse_number(env("RAYMPI_MAX_BACKOFF_US"), "RAYMPI_MAX_BACKOFF_US")) : 1000;
+        env("RAYMPI_MAX_BACKOFF_US") ? int(parse_number(env("RAYMPI_MAX_BACKOFF_US"), "RAYMPI_MAX_BACKOFF_US")) : 2000;
   return cfg;
 }
 

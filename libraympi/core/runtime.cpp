@@ -146,26 +146,26 @@ Clock::time_point Runtime::on_tick(Clock::time_point now) {
     flush_events();
     last_flush_ = now;
   }
-  if (scheduler_) {
-    if (now - last_heartbeat_ >= cfg_.heartbeat_period) {
-      send_load(true);
-      last_heartbeat_ = now;
-      last_gs_load_ = now;
-    } else if (nodes_.size() > 1 && now - last_gs_load_ >= kGsLoadSpacing &&
-               scheduler_->load_changed.load(std::memory_order_relaxed)) {
-      send_load(false);
-      last_gs_load_ = now;
-    }
+  if (now - last_heartbeat_ >= cfg_.heartbeat_period) {
+    if (scheduler_) send_load(true);
+    last_heartbeat_ = now;
+    last_gs_load_ = now;
+  } else if (scheduler_ && nodes_.size() > 1 && now - last_gs_load_ >= kGsLoadSpacing &&
+             scheduler_->load_changed.load(std::memory_order_relaxed)) {
+    send_load(false);
+    last_gs_load_ = now;
   }
-  auto next = std::min(last_flush_ + kEventFlush, last_heartbeat_ + cfg_.heartbeat_period);
+  // Always in the future: the progress loop sleeps until then when idle.
+  auto next = last_heartbeat_ + cfg_.heartbeat_period;
+  bool events_pending;
   {
     std::lock_guard lk(events_mu_);
-    if (events_.tasks.empty() && events_.objects_created.empty() && events_.objects_freed.empty())
-      next = last_heartbeat_ + cfg_.heartbeat_period;  // nothing to flush: sleep long
+    events_pending = !events_.tasks.empty() || !events_.objects_created.empty() || !events_.objects_freed.empty();
   }
+  if (events_pending) next = std::min(next, last_flush_ + kEventFlush);
   if (scheduler_ && nodes_.size() > 1 && scheduler_->load_changed.load(std::memory_order_relaxed))
     next = std::min(next, last_gs_load_ + kGsLoadSpacing);
-  return next;
+  return std::max(next, now + std::chrono::microseconds(100));
 }
 
 void Runtime::send_load(bool to_gcs) {
@@ -212,6 +212,22 @@ GcsReplyMsg Runtime::query_gcs(GcsQueryKind kind) {
   if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
     throw Error("raympi: the GCS (rank " + std::to_string(roles_.gcs) + ") did not answer within 30 s");
   return f.get();
+}
+
+LocalStats Runtime::stats() {
+  LocalStats s;
+  s.store_objects = store_.count();
+  s.store_bytes = store_.bytes();
+  s.ref_records = refs_.size();
+  {
+    std::lock_guard lk(owned_mu_);
+    s.owned_objects = owned_.size();
+  }
+  {
+    std::lock_guard lk(fetch_mu_);
+    s.fetches = fetching_.size();
+  }
+  return s;
 }
 
 void Runtime::stop_local() {

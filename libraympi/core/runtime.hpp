@@ -85,6 +85,7 @@ class Runtime {
   std::vector<char> wait(const std::vector<ObjectId>& ids, std::size_t num_returns,
                          std::chrono::nanoseconds timeout);
   GcsReplyMsg query_gcs(GcsQueryKind kind);
+  LocalStats stats();
 
   /// Driver: stops every rank and this one. Returns once all ranks acknowledged.
   void shutdown_job(int exit_code);

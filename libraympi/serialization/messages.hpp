@@ -167,7 +167,7 @@ struct ShutdownMsg {
   void serialize(A& ar) { ar(exit_code); }
 };
 
-/// Encodes type + body (+ trailing raw bytes).
+/// Encodes type + body + the length of the trailing raw bytes (0 without) + those bytes.
 template <class M>
 Buffer encode_msg(MsgType t, const M& m, const Buffer* trailing = nullptr) {
   ByteWriter w(64 + (trailing ? trailing->size : 0));
@@ -176,10 +176,8 @@ Buffer encode_msg(MsgType t, const M& m, const Buffer* trailing = nullptr) {
   {
     OutArchive ar(w);
     ar(m);
-    if (trailing) {
-      std::uint64_t n = trailing->size;
-      ar(n);
-    }
+    std::uint64_t n = trailing ? trailing->size : 0;
+    ar(n);
   }
   if (trailing) w.write(trailing->data, trailing->size);
   return w.finish();

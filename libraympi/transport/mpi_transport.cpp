@@ -1,6 +1,10 @@
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <climits>
 #include <cstdlib>
-#include <stdexcept>
+#include <cstring>
 #include <string>
 
 #include "raympi/errors.hpp"
@@ -10,7 +14,22 @@ namespace raympi::detail {
 
 namespace {
 constexpr int kControlTag = 7331;
+constexpr std::uint8_t kBatch = 0xFF;            // first byte of a batch of framed messages
+constexpr std::size_t kBatchLimit = 64 * 1024;  // bigger messages travel alone (no copy)
+
+Buffer take_malloced(char* p, std::size_t n) {
+  Buffer b;
+  b.owner = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  b.data = p;
+  b.size = n;
+  return b;
 }
+
+long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* timeout) {
+  // Not FUTEX_PRIVATE: the word lives in memory shared between processes.
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, timeout, nullptr, 0);
+}
+}  // namespace
 
 int comm_rank(MPI_Comm c) {
   int r = 0;
@@ -23,18 +42,128 @@ int comm_size(MPI_Comm c) {
   return s;
 }
 
-MpiTransport::MpiTransport(MPI_Comm comm, Tuning t) : Transport(comm_rank(comm), comm_size(comm), t), comm_(comm) {}
+MpiTransport::MpiTransport(MPI_Comm comm, Tuning t)
+    : Transport(comm_rank(comm), comm_size(comm), t), comm_(comm), bells_(std::size_t(size()), nullptr),
+      staged_(std::size_t(size())) {
+  // One doorbell per rank in memory shared by the ranks of this host.
+  MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank(), MPI_INFO_NULL, &shm_comm_);
+  int shm_size = comm_size(shm_comm_);
+  void* mine = nullptr;
+  MPI_Win_allocate_shared(sizeof(Doorbell), 64, MPI_INFO_NULL, shm_comm_, &mine, &win_);
+  new (mine) Doorbell();
+  MPI_Group world_group, shm_group;
+  MPI_Comm_group(comm_, &world_group);
+  MPI_Comm_group(shm_comm_, &shm_group);
+  std::size_t n = std::size_t(shm_size);
+  std::vector<int> shm_ranks(n), world_ranks(n);
+  for (int i = 0; i < shm_size; ++i) shm_ranks[std::size_t(i)] = i;
+  MPI_Group_translate_ranks(shm_group, shm_size, shm_ranks.data(), world_group, world_ranks.data());
+  for (int i = 0; i < shm_size; ++i) {
+    MPI_Aint sz;
+    int disp;
+    void* p = nullptr;
+    MPI_Win_shared_query(win_, i, &sz, &disp, &p);
+    bells_[std::size_t(world_ranks[std::size_t(i)])] = static_cast<Doorbell*>(p);
+  }
+  MPI_Group_free(&world_group);
+  MPI_Group_free(&shm_group);
+  MPI_Barrier(shm_comm_);  // every doorbell is constructed before anyone rings
+  all_local_ = shm_size == size();
+}
 
-MpiTransport::~MpiTransport() = default;
+MpiTransport::~MpiTransport() {
+  if (win_ != MPI_WIN_NULL) MPI_Win_free(&win_);
+  if (shm_comm_ != MPI_COMM_NULL) MPI_Comm_free(&shm_comm_);
+}
 
-void MpiTransport::send_remote(int dst, Buffer msg) {
+void MpiTransport::ring(Doorbell* bell) {
+  bell->seq.fetch_add(1, std::memory_order_seq_cst);
+  if (bell->sleeping.load(std::memory_order_seq_cst)) futex(&bell->seq, FUTEX_WAKE, 1, nullptr);
+}
+
+void MpiTransport::notify() { ring(bells_[std::size_t(rank())]); }
+
+bool MpiTransport::block_until(Clock::time_point until) {
+  Doorbell* me = bells_[std::size_t(rank())];
+  me->sleeping.store(1, std::memory_order_seq_cst);
+  std::uint32_t seen = me->seq.load(std::memory_order_seq_cst);
+  bool work;
+  {
+    std::lock_guard lk(mu_);
+    work = !outbox_.empty();
+  }
+  // A peer may have posted before it saw us asleep: look once more, then sleep.
+  if (!work && !poll_remote()) {
+    auto left = until - Clock::now();
+    if (left > Clock::duration::zero()) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
+      futex(&me->seq, FUTEX_WAIT, seen, &ts);
+    }
+    work = me->seq.load(std::memory_order_relaxed) != seen;
+  } else {
+    work = true;
+  }
+  me->sleeping.store(0, std::memory_order_relaxed);
+  return work;
+}
+
+void MpiTransport::send_remote(int dst, Buffer msg) { staged_[std::size_t(dst)].push_back(std::move(msg)); }
+
+void MpiTransport::post(int dst, Buffer msg) {
   if (msg.size > std::size_t(INT_MAX))
     throw Error("raympi: a control message of " + std::to_string(msg.size) +
                 " bytes exceeds MPI's int count; objects over 2 GiB need the UCX data plane");
+  // Synchronous mode: the request completes only once the receiver matched the
+  // message, so until then the loop keeps driving MPI progress here (a buffered
+  // eager send can otherwise sit in our queue while both sides sleep).
   MPI_Request req;
-  MPI_Isend(msg.data, int(msg.size), MPI_BYTE, dst, kControlTag, comm_, &req);
+  MPI_Issend(msg.data, int(msg.size), MPI_BYTE, dst, kControlTag, comm_, &req);
   requests_.push_back(req);
   pending_.push_back(std::move(msg));
+  pending_dst_.push_back(dst);
+}
+
+void MpiTransport::flush_remote() {
+  for (std::size_t dst = 0; dst < staged_.size(); ++dst) {
+    auto& msgs = staged_[dst];
+    if (msgs.empty()) continue;
+    std::size_t i = 0;
+    while (i < msgs.size()) {
+      // Gather a run of small messages into one batch; a big one goes alone.
+      std::size_t j = i, bytes = 1;
+      while (j < msgs.size() && msgs[j].size < kBatchLimit && bytes + 4 + msgs[j].size <= 4 * kBatchLimit)
+        bytes += 4 + msgs[j++].size;
+      if (j - i <= 1) {
+        post(int(dst), std::move(msgs[i]));
+        i = std::max(j, i + 1);
+        continue;
+      }
+      char* p = static_cast<char*>(std::malloc(bytes));
+      std::size_t off = 0;
+      p[off++] = char(kBatch);
+      for (std::size_t k = i; k < j; ++k) {
+        std::uint32_t n = std::uint32_t(msgs[k].size);
+        std::memcpy(p + off, &n, 4);
+        std::memcpy(p + off + 4, msgs[k].data, n);
+        off += 4 + n;
+      }
+      post(int(dst), take_malloced(p, bytes));
+      i = j;
+    }
+    msgs.clear();
+    if (Doorbell* b = bells_[dst]) ring(b);
+  }
+}
+
+void MpiTransport::cancel_pending() {
+  for (auto& r : requests_) {
+    MPI_Cancel(&r);
+    MPI_Wait(&r, MPI_STATUS_IGNORE);
+  }
+  requests_.clear();
+  pending_.clear();
+  pending_dst_.clear();
 }
 
 bool MpiTransport::poll_remote() {
@@ -49,12 +178,18 @@ bool MpiTransport::poll_remote() {
         if (requests_[i] == MPI_REQUEST_NULL) continue;
         requests_[keep] = requests_[i];
         pending_[keep] = std::move(pending_[i]);
+        pending_dst_[keep] = pending_dst_[i];
         ++keep;
       }
       requests_.resize(keep);
       pending_.resize(keep);
+      pending_dst_.resize(keep);
       active = true;
     }
+    // Unmatched sends: the receiver may have looked before the message was
+    // visible and gone to sleep. Ring again (an atomic add unless it sleeps).
+    for (int dst : pending_dst_)
+      if (Doorbell* b = bells_[std::size_t(dst)]) ring(b);
   }
   for (int i = 0; i < 256; ++i) {
     int flag = 0;
@@ -66,11 +201,18 @@ bool MpiTransport::poll_remote() {
     MPI_Get_count(&st, MPI_BYTE, &count);
     char* p = static_cast<char*>(std::malloc(count > 0 ? std::size_t(count) : 1));
     MPI_Mrecv(p, count, MPI_BYTE, &handle, MPI_STATUS_IGNORE);
-    Buffer b;
-    b.owner = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
-    b.data = p;
-    b.size = std::size_t(count);
-    deliver(st.MPI_SOURCE, std::move(b));
+    Buffer b = take_malloced(p, std::size_t(count));
+    if (count > 0 && std::uint8_t(p[0]) == kBatch) {
+      std::size_t off = 1;
+      while (off + 4 <= b.size) {
+        std::uint32_t n;
+        std::memcpy(&n, p + off, 4);
+        deliver(st.MPI_SOURCE, b.sub(off + 4, n));
+        off += 4 + n;
+      }
+    } else {
+      deliver(st.MPI_SOURCE, std::move(b));
+    }
     active = true;
   }
   return active;

@@ -4,19 +4,41 @@
 
 namespace raympi::detail {
 
+namespace {
+constexpr auto kDeepIdle = std::chrono::milliseconds(50);
+constexpr auto kSafetyNap = std::chrono::milliseconds(50);
+constexpr auto kStopGrace = std::chrono::milliseconds(20);
+}
+
 Transport::~Transport() {
   if (thread_.joinable()) stop();
 }
 
 void Transport::send(int dst, Buffer msg) {
   if (closed_.load(std::memory_order_acquire)) return;
-  bool wake;
   {
     std::lock_guard lk(mu_);
     outbox_.emplace_back(dst, std::move(msg));
+  }
+  notify();
+}
+
+void Transport::notify() {
+  bool wake;
+  {
+    std::lock_guard lk(mu_);
     wake = sleeping_;
   }
   if (wake) cv_.notify_one();
+}
+
+bool Transport::block_until(Clock::time_point until) {
+  std::unique_lock lk(mu_);
+  if (!outbox_.empty() || stop_) return true;
+  sleeping_ = true;
+  bool woken = cv_.wait_until(lk, until) == std::cv_status::no_timeout;
+  sleeping_ = false;
+  return woken;
 }
 
 void Transport::start(Hooks hooks) {
@@ -29,7 +51,7 @@ void Transport::stop() {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
-  cv_.notify_one();
+  notify();
   if (thread_.joinable()) thread_.join();
   closed_.store(true, std::memory_order_release);
 }
@@ -39,6 +61,7 @@ void Transport::loop() {
   auto idle_since = Clock::now();
   auto backoff = std::chrono::microseconds(1);
   auto next_tick = Clock::now();
+  Clock::time_point stop_seen{};
   for (;;) {
     bool active = false;
     bool stopping;
@@ -52,13 +75,19 @@ void Transport::loop() {
       else send_remote(dst, std::move(msg));
       active = true;
     }
+    if (!batch.empty()) flush_remote();
     batch.clear();
     if (poll_remote()) active = true;
     auto now = Clock::now();
     if (now >= next_tick) next_tick = hooks_.on_tick(now);
     if (stopping) {
+      if (stop_seen == Clock::time_point{}) stop_seen = now;
       std::lock_guard lk(mu_);
       if (outbox_.empty() && !sends_pending()) break;
+      if (outbox_.empty() && now - stop_seen > kStopGrace) {
+        cancel_pending();  // peers that stopped first will never match them
+        break;
+      }
       continue;
     }
     if (active) {
@@ -70,18 +99,22 @@ void Transport::loop() {
       sched_yield();
       continue;
     }
-    // Idle: block until a local send, the next tick, or the next network poll.
+    // Idle: block until woken (a local send, or a peer's doorbell), the next
+    // tick, or -- for peers that cannot ring -- the next poll.
     auto nap = sends_pending() ? std::chrono::microseconds(20) : backoff;
-    if (size_ == 1) nap = tuning_.max_backoff * 100;  // nothing arrives from outside
-    auto until = std::min(now + nap, next_tick);
-    std::unique_lock lk(mu_);
-    if (outbox_.empty() && !stop_) {
-      sleeping_ = true;
-      cv_.wait_until(lk, until);
-      sleeping_ = false;
+    // Rings are a wake-up hint, not a delivery guarantee (a fragment may land a
+    // little after the ring): after a wake-up poll for a spin window again, and
+    // never sleep longer than kSafetyNap.
+    auto until = peers_ring() && !sends_pending() ? std::min(next_tick, now + kSafetyNap)
+                                                  : std::min(now + nap, next_tick);
+    if (block_until(until)) {
+      idle_since = Clock::now();
+      backoff = std::chrono::microseconds(1);
+      continue;
     }
-    if (!outbox_.empty()) idle_since = Clock::now();  // work arrived: answer fast again
-    backoff = std::min(backoff * 2, tuning_.max_backoff);
+    // Long idle (a sleeping job): poll four times less often still.
+    auto cap = Clock::now() - idle_since > kDeepIdle ? tuning_.max_backoff * 4 : tuning_.max_backoff;
+    backoff = std::min(backoff * 2, cap);
   }
 }
 

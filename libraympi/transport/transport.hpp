@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -61,10 +62,20 @@ class Transport {
  protected:
   /// Starts sending to another rank. Called on the progress thread only.
   virtual void send_remote(int dst, Buffer msg) = 0;
+  /// End of a loop turn's sends: post what send_remote staged.
+  virtual void flush_remote() {}
+  /// At stop: give up on sends no one will receive any more (their rank stopped).
+  virtual void cancel_pending() {}
   /// Delivers arrived messages through deliver(); true if anything happened.
   virtual bool poll_remote() = 0;
   /// True while sends are in flight (the loop then naps briefly only).
   virtual bool sends_pending() = 0;
+  /// True when every peer rings this rank's doorbell: idle may then block until woken.
+  virtual bool peers_ring() const { return size_ == 1; }
+  /// Idle: block until woken (notify/ring) or `until`; true when woken. Default: a condition variable.
+  virtual bool block_until(Clock::time_point until);
+  /// Wakes the progress thread if it is blocked.
+  virtual void notify();
   void deliver(int src, Buffer msg) { hooks_.on_message(src, std::move(msg)); }
 
  private:
@@ -73,10 +84,14 @@ class Transport {
   int rank_, size_;
   Tuning tuning_;
   Hooks hooks_;
-  std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::pair<int, Buffer>> outbox_;
   bool sleeping_ = false;
+
+ protected:
+  std::mutex mu_;  // guards outbox_ and stop_
+  std::vector<std::pair<int, Buffer>> outbox_;
+
+ private:
   bool stop_ = false;
   std::atomic<bool> closed_{false};
   std::thread thread_;
@@ -94,6 +109,11 @@ class LoopbackTransport final : public Transport {
 };
 
 /// @brief Control messages over MPI point-to-point on raympi's own communicator.
+/// Messages to one rank are batched into one MPI message per loop turn. Ranks
+/// on one host share a page of doorbells (an MPI shared-memory window): a
+/// sender rings the receiver's futex after posting, so an idle receiver
+/// blocks instead of polling and still wakes within microseconds. Peers on
+/// other hosts are polled with backoff.
 class MpiTransport final : public Transport {
  public:
   MpiTransport(MPI_Comm comm, Tuning t);
@@ -103,11 +123,29 @@ class MpiTransport final : public Transport {
   void send_remote(int dst, Buffer msg) override;
   bool poll_remote() override;
   bool sends_pending() override { return !pending_.empty(); }
+  bool peers_ring() const override { return all_local_; }
+  bool block_until(Clock::time_point until) override;
+  void notify() override;
+  void flush_remote() override;
+  void cancel_pending() override;
 
  private:
+  struct alignas(64) Doorbell {
+    std::atomic<std::uint32_t> seq{0};
+    std::atomic<std::uint32_t> sleeping{0};
+  };
+  void ring(Doorbell* bell);
+  void post(int dst, Buffer msg);
+
   MPI_Comm comm_;
+  MPI_Comm shm_comm_ = MPI_COMM_NULL;
+  MPI_Win win_ = MPI_WIN_NULL;
+  std::vector<Doorbell*> bells_;  // by rank; nullptr for ranks on other hosts
+  bool all_local_ = false;
+  std::vector<std::vector<Buffer>> staged_;  // per destination, this loop turn
   std::vector<MPI_Request> requests_;
   std::vector<Buffer> pending_;
+  std::vector<int> pending_dst_;
   std::vector<int> indices_;
 };
 

@@ -58,4 +58,16 @@ std::vector<StoredPtr> get_objects(const std::vector<ObjectId>& ids, std::chrono
 std::vector<char> wait_objects(const std::vector<ObjectId>& ids, std::size_t num_returns,
                                std::chrono::nanoseconds timeout);
 
+/// @brief Counters of this rank's runtime, for tests and diagnostics.
+struct LocalStats {
+  std::size_t store_objects = 0;  // objects in this node's store (copies included)
+  std::size_t store_bytes = 0;
+  std::size_t ref_records = 0;    // reference-table records (live refs known here)
+  std::size_t owned_objects = 0;  // objects this rank owns and has not freed
+  std::size_t fetches = 0;        // fetches in flight
+  template <class Archive>
+  void serialize(Archive& ar) { ar(store_objects, store_bytes, ref_records, owned_objects, fetches); }
+};
+LocalStats local_stats();
+
 }  // namespace raympi::detail
