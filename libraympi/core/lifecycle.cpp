@@ -69,19 +69,18 @@ std::vector<std::string> split(const std::string& s) {
 void check_registries(MPI_Comm comm) {
   auto errors = registry_errors();
   if (!errors.empty()) throw Error("raympi::init: " + errors.front());
-  auto keys = registry_keys();
-  auto all = allgather_strings(comm, join(keys));
+  auto all = allgather_strings(comm, join(registry_keys()));
+  auto base = split(all[0]);  // every rank computes the same message from the same lists
   for (std::size_t r = 1; r < all.size(); ++r) {
     if (all[r] == all[0]) continue;
     auto theirs = split(all[r]);
     std::string diff;
-    for (auto& k : keys)
+    for (auto& k : base)
       if (std::find(theirs.begin(), theirs.end(), k) == theirs.end())
         diff += " '" + registry_display_name(k) + "' is registered on rank 0 but not on rank " + std::to_string(r) + ";";
     for (auto& k : theirs)
-      if (std::find(keys.begin(), keys.end(), k) == keys.end() && !all[0].empty())
+      if (std::find(base.begin(), base.end(), k) == base.end())
         diff += " '" + registry_display_name(k) + "' is registered on rank " + std::to_string(r) + " but not on rank 0;";
-    if (comm_rank(comm) != 0 && comm_rank(comm) != int(r)) diff = " (see ranks 0 and " + std::to_string(r) + ")";
     throw Error("raympi::init: the function registries of the ranks differ:" + diff +
                 " every rank must run the same executable with the same RAYMPI_REMOTE registrations");
   }

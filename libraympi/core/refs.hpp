@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/adaptive_mutex.hpp"
 #include "raympi/detail/refs.hpp"
 
 namespace raympi::detail {
@@ -53,7 +54,7 @@ class RefTable {
 
   int rank_;
   Actions actions_;
-  std::mutex mu_;
+  AdaptiveMutex mu_;
   std::unordered_map<ObjectId, RefRecord*> records_;
   bool disabled_ = false;
 };

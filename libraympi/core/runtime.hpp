@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/adaptive_mutex.hpp"
 #include "core/refs.hpp"
 #include "gcs/gcs.hpp"
 #include "raympi/config.hpp"
@@ -163,17 +164,17 @@ class Runtime {
   std::atomic<std::uint64_t> id_counter_{0};
   std::atomic<bool> stopping_{false};
 
-  std::mutex owned_mu_;
+  AdaptiveMutex owned_mu_;
   std::unordered_map<ObjectId, Owned> owned_;
 
-  std::mutex fetch_mu_;
+  AdaptiveMutex fetch_mu_;
   std::unordered_map<ObjectId, std::vector<FetchCallback>> fetching_;
   std::unordered_map<ObjectId, int> fetch_attempts_;
 
   std::mutex waiters_mu_;
   std::set<std::shared_ptr<Waiter>> waiters_;
 
-  std::mutex events_mu_;
+  AdaptiveMutex events_mu_;
   GcsEventsMsg events_;
   Clock::time_point last_flush_, last_heartbeat_, last_gs_load_;
 

@@ -75,11 +75,21 @@ void Runtime::place(TaskPtr t) {
       if (elsewhere > here && elsewhere >= (1u << 20)) local = false;
     }
   }
-  if (local) resolve_and_enqueue(std::move(t));
-  else {
-    if (t->locality.empty() && !t->deps.empty()) t->locality = locality_of(t->deps);
-    forward(t, roles_.gs);
+  if (local) {
+    resolve_and_enqueue(std::move(t));
+    return;
   }
+  // Only one node can ever run it (e.g. a node:<rank> demand): the GS could
+  // choose nothing else, so skip its hop.
+  int only = -1, feasible = 0;
+  for (auto& n : nodes_)
+    if (n.total.fits(t->demand)) { only = n.rank; ++feasible; }
+  if (feasible == 1) {
+    forward(t, only);
+    return;
+  }
+  if (t->locality.empty() && !t->deps.empty()) t->locality = locality_of(t->deps);
+  forward(t, roles_.gs);
 }
 
 void Runtime::resolve_and_enqueue(TaskPtr t) {

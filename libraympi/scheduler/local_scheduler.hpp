@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/adaptive_mutex.hpp"
 #include "scheduler/resources.hpp"
 #include "scheduler/task.hpp"
 
@@ -60,8 +61,8 @@ class LocalScheduler {
   ResourceSet available_;
   int spin_us_;
   Executor exec_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  AdaptiveMutex mu_;
+  std::condition_variable_any cv_;
   std::vector<ShapeQueue> queues_;
   std::size_t queued_ = 0;
   std::atomic<std::size_t> queued_hint_{0};

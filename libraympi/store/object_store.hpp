@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/adaptive_mutex.hpp"
 #include "raympi/detail/object_store_view.hpp"
 
 namespace raympi::detail {
@@ -20,7 +21,7 @@ class ObjectStore {
   std::size_t bytes() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable AdaptiveMutex mu_;
   std::unordered_map<ObjectId, StoredPtr> objects_;
   std::size_t bytes_ = 0;
 };

@@ -156,14 +156,14 @@ void MpiTransport::flush_remote() {
   }
 }
 
-void MpiTransport::cancel_pending() {
-  for (auto& r : requests_) {
-    MPI_Cancel(&r);
-    MPI_Wait(&r, MPI_STATUS_IGNORE);
+bool MpiTransport::quiesced() {
+  if (!barrier_posted_) {
+    MPI_Ibarrier(comm_, &barrier_);
+    barrier_posted_ = true;
   }
-  requests_.clear();
-  pending_.clear();
-  pending_dst_.clear();
+  int done = 0;
+  MPI_Test(&barrier_, &done, MPI_STATUS_IGNORE);
+  return done != 0;
 }
 
 bool MpiTransport::poll_remote() {

@@ -7,7 +7,6 @@ namespace raympi::detail {
 namespace {
 constexpr auto kDeepIdle = std::chrono::milliseconds(50);
 constexpr auto kSafetyNap = std::chrono::milliseconds(50);
-constexpr auto kStopGrace = std::chrono::milliseconds(20);
 }
 
 Transport::~Transport() {
@@ -50,10 +49,10 @@ void Transport::stop() {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
+    closed_.store(true, std::memory_order_release);  // later sends are dropped
   }
   notify();
   if (thread_.joinable()) thread_.join();
-  closed_.store(true, std::memory_order_release);
 }
 
 void Transport::loop() {
@@ -61,7 +60,6 @@ void Transport::loop() {
   auto idle_since = Clock::now();
   auto backoff = std::chrono::microseconds(1);
   auto next_tick = Clock::now();
-  Clock::time_point stop_seen{};
   for (;;) {
     bool active = false;
     bool stopping;
@@ -81,13 +79,14 @@ void Transport::loop() {
     auto now = Clock::now();
     if (now >= next_tick) next_tick = hooks_.on_tick(now);
     if (stopping) {
-      if (stop_seen == Clock::time_point{}) stop_seen = now;
+      // Flush what is queued, then keep receiving (and dropping) until every
+      // rank has stopped too: peers' synchronous sends to us must be matched.
       std::lock_guard lk(mu_);
-      if (outbox_.empty() && !sends_pending()) break;
-      if (outbox_.empty() && now - stop_seen > kStopGrace) {
-        cancel_pending();  // peers that stopped first will never match them
-        break;
+      if (outbox_.empty() && !sends_pending()) {
+        draining_ = true;
+        if (quiesced()) break;
       }
+      sched_yield();
       continue;
     }
     if (active) {

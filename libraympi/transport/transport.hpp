@@ -64,8 +64,9 @@ class Transport {
   virtual void send_remote(int dst, Buffer msg) = 0;
   /// End of a loop turn's sends: post what send_remote staged.
   virtual void flush_remote() {}
-  /// At stop: give up on sends no one will receive any more (their rank stopped).
-  virtual void cancel_pending() {}
+  /// At stop, once this rank has nothing left to send: true when every rank
+  /// got there (so no message to or from us is still in flight).
+  virtual bool quiesced() { return true; }
   /// Delivers arrived messages through deliver(); true if anything happened.
   virtual bool poll_remote() = 0;
   /// True while sends are in flight (the loop then naps briefly only).
@@ -76,7 +77,9 @@ class Transport {
   virtual bool block_until(Clock::time_point until);
   /// Wakes the progress thread if it is blocked.
   virtual void notify();
-  void deliver(int src, Buffer msg) { hooks_.on_message(src, std::move(msg)); }
+  void deliver(int src, Buffer msg) {
+    if (!draining_) hooks_.on_message(src, std::move(msg));  // after stop: drained, not handled
+  }
 
  private:
   void loop();
@@ -94,6 +97,7 @@ class Transport {
  private:
   bool stop_ = false;
   std::atomic<bool> closed_{false};
+  bool draining_ = false;  // progress thread only
   std::thread thread_;
 };
 
@@ -127,7 +131,7 @@ class MpiTransport final : public Transport {
   bool block_until(Clock::time_point until) override;
   void notify() override;
   void flush_remote() override;
-  void cancel_pending() override;
+  bool quiesced() override;
 
  private:
   struct alignas(64) Doorbell {
@@ -143,6 +147,8 @@ class MpiTransport final : public Transport {
   std::vector<Doorbell*> bells_;  // by rank; nullptr for ranks on other hosts
   bool all_local_ = false;
   std::vector<std::vector<Buffer>> staged_;  // per destination, this loop turn
+  MPI_Request barrier_ = MPI_REQUEST_NULL;
+  bool barrier_posted_ = false;
   std::vector<MPI_Request> requests_;
   std::vector<Buffer> pending_;
   std::vector<int> pending_dst_;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages raympi needs (only those missing), then
+# configures build/ (RelWithDebInfo) and builds it. Safe to run repeatedly:
+# when everything is installed and built it only re-checks.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(
+  cmake g++ make pkg-config
+  libopenmpi-dev openmpi-bin
+  libucx-dev ucx-utils
+  libhwloc-dev hwloc
+  libhdf5-openmpi-dev
+  libcereal-dev libgtest-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
+)
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    if [[ $status != "install ok installed" ]]; then
+      missing+=("$p")
+    fi
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo=()
+    if [[ $(id -u) != 0 ]]; then
+      command -v sudo >/dev/null 2>&1 || {
+        echo "setup: missing packages (${missing[*]}) and not root; no sudo to install them" >&2
+        exit 1
+      }
+      # Ask for a password only when someone is there to type it.
+      if [[ -t 0 ]]; then sudo=(sudo); else sudo=(sudo -n); fi
+    fi
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+  else
+    echo "setup: all ${#packages[@]} packages are installed"
+  fi
+else
+  echo "setup: no dpkg-query (not Debian?); install these yourself if configure fails: ${packages[*]}" >&2
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "$(nproc)"
