@@ -213,7 +213,8 @@ void Runtime::execute(const TaskPtr& t) {
 
 void Runtime::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::string message, double started) {
   int owner = t->id.owner();
-  TaskEvent ev{t->id, t->fn ? t->fn->id : 0, t->display_name(), rank_, 0, t->submitted_at, started, now_seconds(),
+  // The function id names the task; a custom name travels only when given.
+  TaskEvent ev{t->id, t->fn ? t->fn->id : 0, t->name, rank_, 0, t->submitted_at, started, now_seconds(),
                err, inv.result.size, t->deps};
   record_event(std::move(ev));
   if (err != ErrorKind::none) {
