@@ -14,13 +14,14 @@
 //
 // Run: mpirun --oversubscribe -n 3 ./build/examples/02_task_dependencies
 
+#include "tutorial_support.hpp"
+
 #include <raympi/raympi.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,75 +87,42 @@ double compute_loss(const Matrix& features) {
   return loss;
 }
 
-int warm_up(int i) { return i; }
-
 }  // namespace
 
-RAYMPI_REMOTE(load_data, normalize_data, extract_features, compute_loss, warm_up);
+RAYMPI_REMOTE(load_data, normalize_data, extract_features, compute_loss);
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int failures = 0;
-
-std::string seconds(double s) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.3f s", s);
-  return b;
-}
-
-void check(bool ok, const std::string& what, const std::string& measured) {
-  std::printf("%s: %s (%s)\n", ok ? "PASS" : "FAIL", what.c_str(), measured.c_str());
-  if (!ok) ++failures;
-}
-
-void check_window(bool timing, bool ok, const std::string& what, const std::string& measured) {
-  if (!timing) {
-    std::printf("SKIP: %s (%s; more than one node)\n", what.c_str(), measured.c_str());
-    return;
-  }
-  check(ok, what, measured);
-}
-
-void warm(int n) {
-  std::vector<raympi::ObjectRef<int>> refs;
-  for (int i = 0; i < n; ++i) refs.push_back(raympi::task(warm_up).remote(i));
-  raympi::get(refs);
-}
-
 void exercise() {
-  const std::size_t num_nodes = raympi::nodes().size();
-  const bool timing = num_nodes == 1;
-  if (!timing)
-    std::printf("NOTE: %zu node ranks: the timing windows are for one node and are skipped\n", num_nodes);
-  warm(4);
+  const bool timing = tutorial::timing_applies();
+  tutorial::warm(4);
 
   std::vector<raympi::ObjectRef<double>> losses;
   std::vector<double> iteration;  // seconds per loop iteration
-  const auto start = Clock::now();
+  const auto start = tutorial::Clock::now();
   for (int i = 0; i < 4; ++i) {
-    const auto t0 = Clock::now();
+    const auto t0 = tutorial::Clock::now();
     raympi::ObjectRef<Matrix> data = raympi::task(load_data).remote("data_" + std::to_string(i));
     raympi::ObjectRef<Matrix> normalized = raympi::task(normalize_data).remote(data);
     raympi::ObjectRef<Matrix> features = raympi::task(extract_features).remote(normalized);
     losses.push_back(raympi::task(compute_loss).remote(features));
-    iteration.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    iteration.push_back(tutorial::since(t0));
   }
   const std::vector<double> values = raympi::get(losses);
-  const double d = std::chrono::duration<double>(Clock::now() - start).count();
+  const double d = tutorial::since(start);
 
   double total = 0;
   for (double v : values) total += v;
   char got[64];
   std::snprintf(got, sizeof got, "%.6g", total);
-  check(std::abs(total - 4000.0) < 1e-9, "total loss == 4000", got);
+  tutorial::check(std::abs(total - 4000.0) < 1e-9, "total loss == 4000", got);
 
   double slowest = 0;
   for (double t : iteration) slowest = std::max(slowest, t);
   // Submission must never block, whatever the node count.
-  check(slowest < 0.1, "each loop iteration on the driver returns in < 0.1 s", "slowest " + seconds(slowest));
-  check_window(timing, d > 0.4 && d < 0.8, "0.4 s < duration < 0.8 s", seconds(d));
+  tutorial::check(slowest < 0.1, "each loop iteration on the driver returns in < 0.1 s",
+                  "slowest " + tutorial::seconds(slowest));
+  tutorial::check_window(timing, d > 0.4 && d < 0.8, "0.4 s < duration < 0.8 s", tutorial::seconds(d));
 }
 
 }  // namespace
@@ -162,13 +130,5 @@ void exercise() {
 int main(int argc, char** argv) {
   raympi::Config cfg;
   cfg.num_cpus = 4;
-  raympi::init(argc, argv, cfg);
-  try {
-    exercise();
-  } catch (const std::exception& e) {
-    check(false, "exercise ran without an exception", e.what());
-  }
-  std::fflush(stdout);
-  raympi::shutdown();
-  return failures == 0 ? 0 : 1;
+  return tutorial::main_with(argc, argv, cfg, exercise);
 }

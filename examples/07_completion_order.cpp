@@ -11,12 +11,13 @@
 //
 // Run: mpirun --oversubscribe -n 3 ./build/examples/07_completion_order
 
+#include "tutorial_support.hpp"
+
 #include <raympi/raympi.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <exception>
 #include <random>
 #include <string>
 #include <thread>
@@ -30,45 +31,23 @@ double f(double sleep_seconds) {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-int warm_up(int i) { return i; }
-
 }  // namespace
 
-RAYMPI_REMOTE(f, warm_up);
+RAYMPI_REMOTE(f);
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int failures = 0;
-
-std::string seconds(double s) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.3f s", s);
-  return b;
-}
-
-void check(bool ok, const std::string& what, const std::string& measured) {
-  std::printf("%s: %s (%s)\n", ok ? "PASS" : "FAIL", what.c_str(), measured.c_str());
-  if (!ok) ++failures;
-}
-
-void warm(int n) {
-  std::vector<raympi::ObjectRef<int>> refs;
-  for (int i = 0; i < n; ++i) refs.push_back(raympi::task(warm_up).remote(i));
-  raympi::get(refs);
-}
-
 void exercise() {
+  // No timing window here, so its own NOTE rather than timing_applies()'s.
   const std::size_t num_nodes = raympi::nodes().size();
   if (num_nodes > 1) std::printf("NOTE: %zu node ranks (this exercise has no timing window)\n", num_nodes);
-  warm(5);
+  tutorial::warm(5);
 
   std::mt19937_64 rng(29);
   std::vector<double> sleeps(10);
   for (double& s : sleeps) s = double(rng() >> 11) * 0x1.0p-53 * 5.0;  // uniform in [0, 5)
 
-  const auto start = Clock::now();
+  const auto start = tutorial::Clock::now();
   std::vector<raympi::ObjectRef<double>> remaining;
   for (double s : sleeps) remaining.push_back(raympi::task(f).remote(s));
 
@@ -80,14 +59,15 @@ void exercise() {
     processed.push_back(raympi::get(wr.ready.front()));
     remaining = std::move(wr.remaining);
   }
-  const double d = std::chrono::duration<double>(Clock::now() - start).count();
+  const double d = tutorial::since(start);
 
   std::string got = "+";
   for (std::size_t i = 0; i < processed.size(); ++i)
-    got += (i ? ", +" : "") + seconds(processed[i] - processed.front());
-  check(processed.size() == sleeps.size(), "every task processed once", std::to_string(processed.size()) + " of 10");
-  check(std::is_sorted(processed.begin(), processed.end()), "the processed finish times are sorted", got);
-  std::printf("INFO: all ten processed after %s\n", seconds(d).c_str());
+    got += (i ? ", +" : "") + tutorial::seconds(processed[i] - processed.front());
+  tutorial::check(processed.size() == sleeps.size(), "every task processed once",
+                  std::to_string(processed.size()) + " of 10");
+  tutorial::check(std::is_sorted(processed.begin(), processed.end()), "the processed finish times are sorted", got);
+  std::printf("INFO: all ten processed after %s\n", tutorial::seconds(d).c_str());
 }
 
 }  // namespace
@@ -95,13 +75,5 @@ void exercise() {
 int main(int argc, char** argv) {
   raympi::Config cfg;
   cfg.num_cpus = 5;
-  raympi::init(argc, argv, cfg);
-  try {
-    exercise();
-  } catch (const std::exception& e) {
-    check(false, "exercise ran without an exception", e.what());
-  }
-  std::fflush(stdout);
-  raympi::shutdown();
-  return failures == 0 ? 0 : 1;
+  return tutorial::main_with(argc, argv, cfg, exercise);
 }

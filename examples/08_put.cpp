@@ -10,6 +10,8 @@
 //
 // Run: mpirun --oversubscribe -n 3 ./build/examples/08_put
 
+#include "tutorial_support.hpp"
+
 #include <raympi/raympi.hpp>
 
 #include <cereal/archives/binary.hpp>
@@ -17,7 +19,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <exception>
 #include <random>
 #include <sstream>
 #include <string>
@@ -30,23 +31,11 @@ int use_weights(const std::vector<double>& weights, int i) {
   return i;
 }
 
-int warm_up(int i) { return i; }
-
 }  // namespace
 
-RAYMPI_REMOTE(use_weights, warm_up);
+RAYMPI_REMOTE(use_weights);
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int failures = 0;
-
-std::string seconds(double s) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.3f s", s);
-  return b;
-}
 
 std::string millis(double s) {
   char b[64];
@@ -54,75 +43,49 @@ std::string millis(double s) {
   return b;
 }
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-void check(bool ok, const std::string& what, const std::string& measured) {
-  std::printf("%s: %s (%s)\n", ok ? "PASS" : "FAIL", what.c_str(), measured.c_str());
-  if (!ok) ++failures;
-}
-
-void check_window(bool timing, bool ok, const std::string& what, const std::string& measured) {
-  if (!timing) {
-    std::printf("SKIP: %s (%s; more than one node)\n", what.c_str(), measured.c_str());
-    return;
-  }
-  check(ok, what, measured);
-}
-
-void warm(int n) {
-  std::vector<raympi::ObjectRef<int>> refs;
-  for (int i = 0; i < n; ++i) refs.push_back(raympi::task(warm_up).remote(i));
-  raympi::get(refs);
-}
-
 void exercise() {
-  const std::size_t num_nodes = raympi::nodes().size();
-  const bool timing = num_nodes == 1;
-  if (!timing)
-    std::printf("NOTE: %zu node ranks: the timing windows are for one node and are skipped\n", num_nodes);
-  warm(4);
+  const bool timing = tutorial::timing_applies();
+  tutorial::warm(4);
 
   std::vector<double> weights(1'000'000);
   std::mt19937_64 rng(8);
   std::normal_distribution<double> normal;
   for (double& w : weights) w = normal(rng);
 
-  const auto start = Clock::now();
+  const auto start = tutorial::Clock::now();
   raympi::ObjectRef<std::vector<double>> ref = raympi::put(weights);
-  const double t_put = since(start);
+  const double t_put = tutorial::since(start);
   std::vector<raympi::ObjectRef<int>> refs;
   for (int i = 0; i < 20; ++i) refs.push_back(raympi::task(use_weights).remote(ref, i));
   const std::vector<int> results = raympi::get(refs);
-  const double d = since(start);
+  const double d = tutorial::since(start);
 
   std::vector<int> expected(20);
   for (int i = 0; i < 20; ++i) expected[std::size_t(i)] = i;
-  std::string got = "{";
-  for (std::size_t i = 0; i < results.size(); ++i) got += (i ? "," : "") + std::to_string(results[i]);
-  got += "}";
-  check(results == expected, "results == 0..19", got);
-  check_window(timing, d < 1.0, "duration < 1 s", seconds(d));
+  tutorial::check(results == expected, "results == 0..19", tutorial::braced(results));
+  tutorial::check_window(timing, d < 1.0, "duration < 1 s", tutorial::seconds(d));
 
-  auto t = Clock::now();
+  auto t = tutorial::Clock::now();
   const std::vector<double> back = raympi::get(ref);
-  const double t_get = since(t);
-  check(back == weights, "get returns the weights that were put", std::to_string(back.size()) + " doubles");
+  const double t_get = tutorial::since(t);
+  tutorial::check(back == weights, "get returns the weights that were put", std::to_string(back.size()) + " doubles");
 
   std::stringstream stream;
-  t = Clock::now();
+  t = tutorial::Clock::now();
   {
     cereal::BinaryOutputArchive out(stream);
     out(weights);
   }
-  const double t_ser = since(t);
+  const double t_ser = tutorial::since(t);
   std::vector<double> plain;
-  t = Clock::now();
+  t = tutorial::Clock::now();
   {
     cereal::BinaryInputArchive in(stream);
     in(plain);
   }
-  const double t_deser = since(t);
-  check(plain == weights, "plain cereal round trip returns the weights", std::to_string(plain.size()) + " doubles");
+  const double t_deser = tutorial::since(t);
+  tutorial::check(plain == weights, "plain cereal round trip returns the weights",
+                  std::to_string(plain.size()) + " doubles");
 
   std::printf("INFO: weights: 1,000,000 doubles (%.1f MB)\n", double(weights.size() * sizeof(double)) / 1e6);
   std::printf("INFO: put %s; get %s; plain serialise %s; plain deserialise %s\n", millis(t_put).c_str(),
@@ -134,13 +97,5 @@ void exercise() {
 int main(int argc, char** argv) {
   raympi::Config cfg;
   cfg.num_cpus = 4;
-  raympi::init(argc, argv, cfg);
-  try {
-    exercise();
-  } catch (const std::exception& e) {
-    check(false, "exercise ran without an exception", e.what());
-  }
-  std::fflush(stdout);
-  raympi::shutdown();
-  return failures == 0 ? 0 : 1;
+  return tutorial::main_with(argc, argv, cfg, exercise);
 }

@@ -9,11 +9,12 @@
 //
 // Run: mpirun --oversubscribe -n 3 ./build/examples/10_custom_resources
 
+#include "tutorial_support.hpp"
+
 #include <raympi/raympi.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <exception>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,42 +31,11 @@ int g(int i) {
   return i;
 }
 
-int warm_up(int i) { return i; }
-
 }  // namespace
 
-RAYMPI_REMOTE(f, g, warm_up);
+RAYMPI_REMOTE(f, g);
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int failures = 0;
-
-std::string seconds(double s) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.3f s", s);
-  return b;
-}
-
-void check(bool ok, const std::string& what, const std::string& measured) {
-  std::printf("%s: %s (%s)\n", ok ? "PASS" : "FAIL", what.c_str(), measured.c_str());
-  if (!ok) ++failures;
-}
-
-void check_window(bool timing, bool ok, const std::string& what, const std::string& measured) {
-  if (!timing) {
-    std::printf("SKIP: %s (%s; more than one node)\n", what.c_str(), measured.c_str());
-    return;
-  }
-  check(ok, what, measured);
-}
-
-void warm(int n) {
-  std::vector<raympi::ObjectRef<int>> refs;
-  for (int i = 0; i < n; ++i) refs.push_back(raympi::task(warm_up).remote(i));
-  raympi::get(refs);
-}
 
 struct Case {
   int num_f;
@@ -75,13 +45,13 @@ struct Case {
 };
 
 void run_case(const Case& c, bool timing) {
-  const auto start = Clock::now();
+  const auto start = tutorial::Clock::now();
   std::vector<raympi::ObjectRef<int>> refs;
   for (int i = 0; i < c.num_f; ++i) refs.push_back(raympi::task(f).num_cpus(1).remote(i));
   for (int i = 0; i < c.num_g; ++i)
     refs.push_back(raympi::task(g).num_cpus(1).resource("Custom1", 1).remote(c.num_f + i));
   const std::vector<int> results = raympi::get(refs);
-  const double d = std::chrono::duration<double>(Clock::now() - start).count();
+  const double d = tutorial::since(start);
 
   std::string name;
   if (c.num_f) name += std::to_string(c.num_f) + " f";
@@ -90,19 +60,16 @@ void run_case(const Case& c, bool timing) {
 
   bool right = int(results.size()) == c.num_f + c.num_g;
   for (std::size_t i = 0; right && i < results.size(); ++i) right = results[i] == int(i);
-  check(right, name + ": every task returned its index", std::to_string(results.size()) + " results");
+  tutorial::check(right, name + ": every task returned its index", std::to_string(results.size()) + " results");
 
   char window[64];
   std::snprintf(window, sizeof window, ": %.2f s <= duration < %.2f s", c.low, c.high);
-  check_window(timing, d >= c.low && d < c.high, name + window, seconds(d));
+  tutorial::check_window(timing, d >= c.low && d < c.high, name + window, tutorial::seconds(d));
 }
 
 void exercise() {
-  const std::size_t num_nodes = raympi::nodes().size();
-  const bool timing = num_nodes == 1;
-  if (!timing)
-    std::printf("NOTE: %zu node ranks: the timing windows are for one node and are skipped\n", num_nodes);
-  warm(8);
+  const bool timing = tutorial::timing_applies();
+  tutorial::warm(8);
 
   const std::vector<Case> cases{
       {8, 0, 0.1, 0.19}, {9, 0, 0.2, 0.29}, {0, 4, 0.1, 0.19},
@@ -117,13 +84,5 @@ int main(int argc, char** argv) {
   raympi::Config cfg;
   cfg.num_cpus = 8;
   cfg.resources["Custom1"] = 4;
-  raympi::init(argc, argv, cfg);
-  try {
-    exercise();
-  } catch (const std::exception& e) {
-    check(false, "exercise ran without an exception", e.what());
-  }
-  std::fflush(stdout);
-  raympi::shutdown();
-  return failures == 0 ? 0 : 1;
+  return tutorial::main_with(argc, argv, cfg, exercise);
 }

@@ -12,12 +12,12 @@
 //
 // Run: mpirun --oversubscribe -n 3 ./build/examples/12_tree_reduce
 
+#include "tutorial_support.hpp"
+
 #include <raympi/raympi.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <exception>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -38,51 +38,17 @@ Vec aggregate(const Vec& x, const Vec& y) {
   return out;
 }
 
-int warm_up(int i) { return i; }
-
 }  // namespace
 
-RAYMPI_REMOTE(create_data, aggregate, warm_up);
+RAYMPI_REMOTE(create_data, aggregate);
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int failures = 0;
-
-std::string seconds(double s) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.3f s", s);
-  return b;
-}
-
-void check(bool ok, const std::string& what, const std::string& measured) {
-  std::printf("%s: %s (%s)\n", ok ? "PASS" : "FAIL", what.c_str(), measured.c_str());
-  if (!ok) ++failures;
-}
-
-void check_window(bool timing, bool ok, const std::string& what, const std::string& measured) {
-  if (!timing) {
-    std::printf("SKIP: %s (%s; more than one node)\n", what.c_str(), measured.c_str());
-    return;
-  }
-  check(ok, what, measured);
-}
-
-void warm(int n) {
-  std::vector<raympi::ObjectRef<int>> refs;
-  for (int i = 0; i < n; ++i) refs.push_back(raympi::task(warm_up).remote(i));
-  raympi::get(refs);
-}
-
 void exercise() {
-  const std::size_t num_nodes = raympi::nodes().size();
-  const bool timing = num_nodes == 1;
-  if (!timing)
-    std::printf("NOTE: %zu node ranks: the timing windows are for one node and are skipped\n", num_nodes);
-  warm(8);
+  const bool timing = tutorial::timing_applies();
+  tutorial::warm(8);
 
-  const auto start = Clock::now();
+  const auto start = tutorial::Clock::now();
   std::vector<raympi::ObjectRef<Vec>> level;
   for (int i = 1; i <= 8; ++i) level.push_back(raympi::task(create_data).remote(i));
   while (level.size() > 1) {  // 8 -> 4 -> 2 -> 1
@@ -92,15 +58,15 @@ void exercise() {
     level = std::move(next);
   }
   const Vec result = raympi::get(level.front());
-  const double d = std::chrono::duration<double>(Clock::now() - start).count();
+  const double d = tutorial::since(start);
 
   std::size_t wrong = result.size() == 10000 ? 0 : 1;
   for (double v : result) wrong += v != 40320.0;
   char got[96];
   std::snprintf(got, sizeof got, "%zu elements, first %.6g, %zu differ", result.size(),
                 result.empty() ? 0.0 : result.front(), wrong);
-  check(wrong == 0, "result == 40320 * ones(10000)", got);
-  check_window(timing, d > 1.2 && d < 1.5, "1.2 s < duration < 1.5 s", seconds(d));
+  tutorial::check(wrong == 0, "result == 40320 * ones(10000)", got);
+  tutorial::check_window(timing, d > 1.2 && d < 1.5, "1.2 s < duration < 1.5 s", tutorial::seconds(d));
 }
 
 }  // namespace
@@ -108,13 +74,5 @@ void exercise() {
 int main(int argc, char** argv) {
   raympi::Config cfg;
   cfg.num_cpus = 8;
-  raympi::init(argc, argv, cfg);
-  try {
-    exercise();
-  } catch (const std::exception& e) {
-    check(false, "exercise ran without an exception", e.what());
-  }
-  std::fflush(stdout);
-  raympi::shutdown();
-  return failures == 0 ? 0 : 1;
+  return tutorial::main_with(argc, argv, cfg, exercise);
 }

@@ -132,8 +132,9 @@ void LocalScheduler::worker_main(bool extra) {
       if (queued_ > 1 && idle_ > 0) cv_.notify_one();  // freed resources may fit more than us
       continue;
     }
-    if (spin_us_ > 0 && queued_ == 0) {
-      // Poll a little before sleeping: back-to-back submissions then skip the futex wake-up.
+    if (spin_us_ > 0 && queued_ == 0 && spinning_ == 0) {
+      // Poll a little before sleeping: back-to-back submissions then skip the futex
+      // wake-up. One spinner per node is enough, more would only steal cores.
       ++spinning_;
       lk.unlock();
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
@@ -141,7 +142,7 @@ void LocalScheduler::worker_main(bool extra) {
         sched_yield();
       lk.lock();
       --spinning_;
-      if (queued_ > 0) continue;
+      if (queued_ > 0 || stopping_) continue;  // stop() may have notified while we spun
     }
     ++idle_;
     bool timed_out = cv_.wait_for(lk, kExtraWorkerIdle) == std::cv_status::timeout;
