@@ -132,7 +132,7 @@ void LocalScheduler::worker_main(bool extra) {
       if (queued_ > 1 && idle_ > 0) cv_.notify_one();  // freed resources may fit more than us
       continue;
     }
-    if (spin_us_ > 0 && queued_ == 0 && spinning_ == 0) {
+    if (spin_us_ > 0 && queued_ == 0) {
       // Poll a little before sleeping: back-to-back submissions then skip the futex
       // wake-up. One spinner per node is enough, more would only steal cores.
       ++spinning_;
