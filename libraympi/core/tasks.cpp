@@ -57,9 +57,14 @@ RefPtr Runtime::submit(TaskSubmission&& s) {
 void Runtime::place(TaskPtr t) {
   if (!any_node_feasible(t->demand)) {
     std::string msg = "raympi: task '" + t->display_name() + "' demands {" + describe(t->demand) +
-                      "} which no node of this job has; largest node offers {";
-    for (auto& n : nodes_) msg += " rank " + std::to_string(n.rank) + ": CPU=" + std::to_string(n.total.cpu) + ";";
-    msg += " } — lower the demand or start the job with more resources (Config / RAYMPI_RESOURCES)";
+                      "} which no node of this job has; the nodes offer:";
+    for (auto& n : nodes_) {
+      msg += " rank " + std::to_string(n.rank) + " {";
+      for (auto& [k, v] : n.total.as_map())
+        if (k.rfind("node:", 0) != 0) msg += " " + k + "=" + std::to_string(v).substr(0, std::to_string(v).find('.') + 3);
+      msg += " };";
+    }
+    msg += " lower the demand, or give the nodes more (Config, RAYMPI_NUM_CPUS/GPUS, RAYMPI_RESOURCES)";
     store_.put(make_error_object(t->id, ErrorKind::infeasible, msg));
     own_failed(t->id, ErrorKind::infeasible, msg);
     return;
