@@ -1,0 +1,164 @@
+#pragma once
+/// @file bench_harness.hpp
+/// @brief raympi-bench's harness: options, the hang guard (Watchdog), timing
+/// (timeit), the printed lines and targets, where task metrics run, and the
+/// Bench runner whose metrics live in task_metrics.cpp and object_metrics.cpp.
+
+// The bench uses MPI's C API only; raympi/api.hpp (included first) keeps mpi.h
+// from pulling in the deprecated C++ bindings, which need libmpi_cxx.
+#include <raympi/raympi.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// ---------------------------------------------------------------------------
+// Options
+
+struct Options {
+  double duration = 1.0;       // measured seconds per metric
+  double warmup = 0.25;        // warm-up seconds per metric
+  std::string filter;          // run only metrics whose name contains this
+  int batch = 1000;            // tasks per get in tasks_async / tasks_and_get_batch / wait_1k_refs
+  int clients = 4;             // multi_client_tasks_async: client tasks
+  int client_tasks = 1000;     // multi_client_tasks_async: tasks per client per round
+  double put_mb = 100;         // single_client_put_gigabytes: MB (1e6 bytes) per put
+  double metric_timeout = 0;   // abort the job if one metric runs longer (0: 30 s + 10 x (warmup + duration))
+  bool check_targets = false;  // exit 1 when a target is missed
+  bool list = false;           // print the metric names and exit
+};
+
+/// The --help text.
+extern const char* const kUsage;
+
+/// Parses the options; returns an error message, or nullopt. Throws nothing.
+std::optional<std::string> parse_options(int argc, char** argv, Options& o, bool& help);
+
+// ---------------------------------------------------------------------------
+// Watchdog: a metric that hangs (a runtime bug) must not hang the job.
+
+class Watchdog {
+ public:
+  Watchdog();
+  ~Watchdog();
+  /// Aborts the whole job (exit status 3) unless disarmed within `seconds`.
+  void arm(std::string what, double seconds);
+  void disarm();
+
+ private:
+  void loop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool armed_ = false;
+  std::string what_;
+  double seconds_ = 0;
+  Clock::time_point deadline_{};
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// Timing: warm up, then run `fn` for `duration` seconds in up to 4 slices (as
+// Ray's timeit does in 4 runs); the figure is units over the total measured
+// time, the spread the standard deviation of the slices' rates. A call slower
+// than a slice gets fewer slices, so that a slow runtime still ends in time.
+
+struct Measure {
+  double rate = 0;     // units per second over the whole measured time
+  double spread = -1;  // std deviation of the slices' rates relative to `rate`; < 0: one slice only
+  double seconds = 0;  // measured time
+  std::uint64_t calls = 0;
+};
+
+Measure timeit(const std::function<void()>& fn, double units_per_call, double warmup, double duration);
+
+// ---------------------------------------------------------------------------
+// Reporting
+
+struct Target {
+  enum Kind { kNone, kMaxMicros, kMinRate } kind = kNone;
+  double value = 0;
+};
+
+struct Tally {
+  int ok = 0, miss = 0, failed = 0, skipped = 0, run = 0;
+};
+
+/// snprintf of one number into a std::string.
+std::string fmt(const char* f, double v);
+
+/// `v` rounded, with thousands separators: 1234567 -> "1,234,567".
+std::string with_commas(double v);
+
+/// Prints one line: name, figure, details and (if any) the target verdict.
+void print_line(const std::string& name, const std::string& figure, const std::string& details,
+                const std::string& target);
+
+/// Prints one metric's figure and its target verdict.
+void report(Tally& tally, const std::string& name, const Measure& m, const char* unit, std::string details,
+            Target target);
+
+// ---------------------------------------------------------------------------
+// The run's header: machine and build
+
+std::string host_name();
+int cpus_in_affinity();
+std::string build_description();
+std::string format_resources(const std::map<std::string, double>& r);
+
+// ---------------------------------------------------------------------------
+// Where task metrics run
+
+struct Location {
+  std::string suffix;       // " (driver node)" / " (other node)"
+  int rank = -1;            // node rank the tasks are pinned to
+  std::string skip_reason;  // non-empty: the metrics of this location are skipped
+  std::string resource() const { return "node:" + std::to_string(rank); }
+};
+
+// ---------------------------------------------------------------------------
+// The metrics
+
+struct Bench {
+  Options opt;
+  Watchdog* watchdog = nullptr;
+  Tally tally;
+  int driver_rank = -1;
+
+  bool selected(const std::string& name) const {
+    return opt.filter.empty() || name.find(opt.filter) != std::string::npos;
+  }
+
+  /// Runs one metric: filter, skip, watchdog, errors.
+  void run(const std::string& name, const std::string& skip_reason,
+           const std::function<void(const std::string&)>& body);
+
+  // Task metrics (task_metrics.cpp).
+  void tasks_sync(const Location& loc, bool driver_node);
+  void tasks_async(const Location& loc, bool driver_node);
+  void multi_client(const Location& loc);
+  void tasks_and_get_batch(const Location& loc);
+  void wait_1k_refs(const Location& loc);
+
+  // put/get metrics (object_metrics.cpp).
+  void put_calls();
+  void get_calls();
+  void put_gigabytes();
+};
+
+}  // namespace bench
