@@ -4,10 +4,6 @@
 
 namespace raympi::detail {
 
-namespace {
-constexpr std::uint64_t kInlineLocation = 100 * 1024;
-}
-
 void Runtime::own_pending(ObjectId id) {
   std::lock_guard lk(owned_mu_);
   owned_.try_emplace(id);
@@ -99,7 +95,7 @@ void Runtime::answer_locate(ObjectId id, int requester) {
       m.error = e.error;
       m.message = e.message;
       for (int l : e.locations) m.locations.push_back(l);
-      if (e.state == Owned::State::ready && e.size <= kInlineLocation) {
+      if (e.state == Owned::State::ready && e.size <= kInlineObjectBytes) {
         if (auto o = store_.get(id)) {
           bytes = o->bytes;
           m.inlined = true;

@@ -173,9 +173,9 @@ void Runtime::send_load(bool to_gcs) {
   auto l = scheduler_->load();
   NodeLoadMsg m{rank_, std::move(l.available), l.queued, l.running, l.finished};
   Buffer b = encode_msg(MsgType::node_load, m);
-  if (nodes_.size() > 1) transport_->send(roles_.gs, b);
-  if (to_gcs && roles_.gcs != roles_.gs) transport_->send(roles_.gcs, b);
-  else if (to_gcs && nodes_.size() <= 1) transport_->send(roles_.gcs, b);
+  bool to_gs = nodes_.size() > 1;  // with one node the GS never places anything
+  if (to_gs) transport_->send(roles_.gs, b);
+  if (to_gcs && !(to_gs && roles_.gcs == roles_.gs)) transport_->send(roles_.gcs, b);  // one copy per rank
 }
 
 void Runtime::record_event(TaskEvent ev) {

@@ -8,8 +8,6 @@
 namespace raympi::detail {
 
 namespace {
-// Results up to this size travel inside the completion message to the owner.
-constexpr std::size_t kInlineBytes = 100 * 1024;
 thread_local const Task* t_current = nullptr;
 
 std::string current_exception_type() {
@@ -243,7 +241,7 @@ void Runtime::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::stri
     own_ready(t->id, rank_, size, std::move(inv.contained));
     return;
   }
-  TaskDoneMsg done{t->id, rank_, ErrorKind::none, {}, size <= kInlineBytes, size, {}};
+  TaskDoneMsg done{t->id, rank_, ErrorKind::none, {}, size <= kInlineObjectBytes, size, {}};
   for (auto& r : inv.contained) done.contained.push_back(r.id());
   refs_.mint(inv.contained);
   if (done.inlined) {

@@ -15,6 +15,10 @@
 
 namespace raympi::detail {
 
+/// Objects up to this size ride inside control messages (results to their
+/// owner, location answers) instead of being pulled from a holder.
+inline constexpr std::size_t kInlineObjectBytes = 100 * 1024;
+
 enum class MsgType : std::uint8_t {
   submit_task = 1,  // TaskHeader + args: node -> GS -> node
   task_done,        // TaskDoneMsg [+ bytes]: executor -> owner
