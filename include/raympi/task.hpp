@@ -106,6 +106,10 @@ class TaskCaller {
   Result remote(A&&... args) const {
     static_assert(sizeof...(A) == Traits::arity,
                   "raympi::task(f).remote(...): the number of arguments differs from f's parameters.");
+    static_assert(detail::is_returnable_v<typename Traits::result>,
+                  "raympi::task(f): f returns a pointer or a type cereal cannot serialise, so its result cannot be "
+                  "an object. Return a value (give the type a serialize function); an actor factory returning "
+                  "std::unique_ptr<A> or A* is used with raympi::actor(f).");
     return Result(submit(static_cast<Fn>(nullptr), std::forward<A>(args)...));
   }
 

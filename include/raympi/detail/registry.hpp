@@ -4,6 +4,7 @@
 // the same executable agrees on them whatever the static-initialisation order.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -52,10 +53,31 @@ struct fn_traits<R (C::*)(P...)> : fn_traits<R (*)(P...)> {};
 template <class C, class R, class... P>
 struct fn_traits<R (C::*)(P...) const noexcept> : fn_traits<R (*)(P...)> {};
 
+/// cereal's traits accept any smart pointer; look through it to the pointee.
+template <class T>
+struct deep_serializable : std::bool_constant<!std::is_pointer_v<T> && is_serializable_v<T>> {};
+template <class T, class D>
+struct deep_serializable<std::unique_ptr<T, D>> : deep_serializable<std::remove_cv_t<T>> {};
+template <class T>
+struct deep_serializable<std::shared_ptr<T>> : deep_serializable<std::remove_cv_t<T>> {};
+
+/// A result a task can hand back: void, or a serialisable value (no pointer).
+template <class R>
+constexpr bool is_returnable_v = std::is_void_v<R> || deep_serializable<std::decay_t<R>>::value;
+
+/// Registered, but not callable as a task (an actor factory returning
+/// unique_ptr<A> / A*): calls fail at run time with the reason.
+template <class R, class... P>
+void invoke_unreturnable(const void*, Invocation&) {
+  throw_serialization_error("return from a task", typeid(R),
+                            "the function can be an actor factory, but its result cannot travel as an object");
+}
+
 template <class R, class... P>
 InvokeFn invoker_for(R (*)(P...)) {
   (check_parameter<P>(), ...);
-  return &invoke_function<R, P...>;
+  if constexpr (is_returnable_v<R>) return &invoke_function<R, P...>;
+  else return &invoke_unreturnable<R, P...>;
 }
 
 /// @brief Registers what RAYMPI_REMOTE names; overloads per kind of callable.
