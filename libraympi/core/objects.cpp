@@ -162,6 +162,15 @@ std::vector<StoredPtr> Runtime::block_on(const std::vector<ObjectId>& ids, std::
 }
 
 std::vector<StoredPtr> Runtime::get(const std::vector<ObjectId>& ids, std::chrono::nanoseconds timeout) {
+  // Waiting for one result whose task still sits in this node's queue: run it
+  // on this thread (it holds its resources as on a worker). The caller would
+  // only wait for a worker to pick it up; nothing else is delayed. Not with a
+  // timeout: a task cannot be interrupted.
+  if (ids.size() == 1 && timeout.count() < 0 && scheduler_ && ids[0].owner() == rank_ && !store_.get(ids[0]))
+    if (TaskPtr t = scheduler_->take_queued(ids[0])) {
+      execute(t);
+      scheduler_->finished_inline(t->demand);
+    }
   bool timed_out = false;
   auto out = block_on(ids, ids.size(), timeout, timed_out);
   if (timed_out) {

@@ -179,6 +179,7 @@ void Runtime::execute(const TaskPtr& t) {
     }
   }
   if (err == ErrorKind::none) {
+    const Task* outer = t_current;  // a task run inline by a waiting task nests
     t_current = t.get();
     for (int attempt = 0;; ++attempt) {
       inv = Invocation{};
@@ -209,7 +210,7 @@ void Runtime::execute(const TaskPtr& t) {
       RAYMPI_LOG_INFO("retrying task '{}' (attempt {} of {}) after: {}", t->display_name(), attempt + 2,
                       t->max_retries + 1, message);
     }
-    t_current = nullptr;
+    t_current = outer;
   }
   finish(t, inv, err, std::move(message), started);
 }

@@ -71,6 +71,40 @@ bool LocalScheduler::can_run_now(const ResourceDemand& d) {
   return queued_ == 0 && available_.fits(d);
 }
 
+TaskPtr LocalScheduler::take_queued(ObjectId id) {
+  std::lock_guard lk(mu_);
+  if (stopping_) return nullptr;
+  for (auto& q : queues_) {
+    if (q.tasks.empty() || !available_.fits(q.demand)) continue;
+    TaskPtr t;
+    if (q.tasks.back()->id == id) {
+      t = std::move(q.tasks.back());
+      q.tasks.pop_back();
+    } else if (q.tasks.front()->id == id) {
+      t = std::move(q.tasks.front());
+      q.tasks.pop_front();
+    } else {
+      continue;
+    }
+    --queued_;
+    queued_hint_.store(queued_, std::memory_order_release);
+    available_.take(t->demand);
+    ++running_;
+    load_changed.store(true, std::memory_order_relaxed);
+    return t;
+  }
+  return nullptr;
+}
+
+void LocalScheduler::finished_inline(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  available_.give(d);
+  --running_;
+  ++finished_;
+  load_changed.store(true, std::memory_order_relaxed);
+  if (queued_ > 0 && idle_ > 0) cv_.notify_one();
+}
+
 void LocalScheduler::block(const ResourceDemand& d) {
   std::lock_guard lk(mu_);
   available_.cpu += d.cpu;

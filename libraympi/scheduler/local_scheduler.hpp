@@ -39,6 +39,11 @@ class LocalScheduler {
   bool feasible(const ResourceDemand& d) const { return total_.fits(d); }
   /// Free resources now and no backlog: running here will not wait.
   bool can_run_now(const ResourceDemand& d);
+  /// Removes the task with this id if it is queued (at either end of its
+  /// queue) and fits the free resources now; the caller runs it, then calls
+  /// finished_inline.
+  TaskPtr take_queued(ObjectId id);
+  void finished_inline(const ResourceDemand& d);
   /// The current task blocks in get/wait: lend its CPUs to others.
   void block(const ResourceDemand& d);
   void unblock(const ResourceDemand& d);
