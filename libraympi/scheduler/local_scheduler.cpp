@@ -62,7 +62,7 @@ void LocalScheduler::enqueue(TaskPtr t) {
   queued_hint_.store(queued_, std::memory_order_release);
   load_changed.store(true, std::memory_order_relaxed);
   if (!fits) return;
-  if (idle_ > 0) cv_.notify_one();
+  if (idle_ > 0) wake_idle_locked();
   else if (spinning_ == 0) maybe_add_worker_locked();
 }
 
@@ -102,7 +102,7 @@ void LocalScheduler::finished_inline(const ResourceDemand& d) {
   --running_;
   ++finished_;
   load_changed.store(true, std::memory_order_relaxed);
-  if (queued_ > 0 && idle_ > 0) cv_.notify_one();
+  if (queued_ > 0 && idle_ > 0) wake_idle_locked();
 }
 
 void LocalScheduler::block(const ResourceDemand& d) {
@@ -113,7 +113,7 @@ void LocalScheduler::block(const ResourceDemand& d) {
   for (auto& q : queues_)
     if (!q.tasks.empty() && available_.fits(q.demand)) { runnable = true; break; }
   if (!runnable) return;
-  if (idle_ > 0) cv_.notify_one();
+  if (idle_ > 0) wake_idle_locked();
   else if (spinning_ == 0) maybe_add_worker_locked();
 }
 
@@ -126,6 +126,15 @@ void LocalScheduler::unblock(const ResourceDemand& d) {
 LocalScheduler::Load LocalScheduler::load() {
   std::lock_guard lk(mu_);
   return Load{available_.as_map(), std::uint32_t(queued_), running_, finished_};
+}
+
+bool LocalScheduler::wake_idle_locked() {
+  // Several submissions can land before a woken worker runs: signal each idle
+  // worker once, not once per submission (each notify is a futex syscall).
+  if (idle_ <= waking_) return false;
+  ++waking_;
+  cv_.notify_one();
+  return true;
 }
 
 void LocalScheduler::maybe_add_worker_locked() {
@@ -163,7 +172,7 @@ void LocalScheduler::worker_main(bool extra) {
       available_.give(d);
       --running_;
       ++finished_;
-      if (queued_ > 1 && idle_ > 0) cv_.notify_one();  // freed resources may fit more than us
+      if (queued_ > 1 && idle_ > 0) wake_idle_locked();  // freed resources may fit more than us
       continue;
     }
     if (spin_us_ > 0 && queued_ == 0) {
@@ -181,6 +190,7 @@ void LocalScheduler::worker_main(bool extra) {
     ++idle_;
     bool timed_out = cv_.wait_for(lk, kExtraWorkerIdle) == std::cv_status::timeout;
     --idle_;
+    if (waking_ > 0) --waking_;
     if (timed_out && extra && queued_ == 0 && workers_ > base_workers_) break;
   }
   --workers_;

@@ -61,6 +61,7 @@ class LocalScheduler {
   void worker_main(bool extra);
   TaskPtr pick_locked();
   void maybe_add_worker_locked();
+  bool wake_idle_locked();
 
   ResourceSet total_;
   ResourceSet available_;
@@ -74,7 +75,7 @@ class LocalScheduler {
   std::uint32_t running_ = 0;
   std::uint64_t finished_ = 0;
   std::uint64_t seq_ = 0;
-  int workers_ = 0, idle_ = 0, spinning_ = 0, base_workers_ = 1;
+  int workers_ = 0, idle_ = 0, spinning_ = 0, waking_ = 0, base_workers_ = 1;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
