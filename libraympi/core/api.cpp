@@ -56,19 +56,18 @@ std::vector<NodeInfo> nodes() {
   return out;
 }
 
-std::map<std::string, double> cluster_resources() {
+namespace {
+std::map<std::string, double> sum_over_nodes(std::map<std::string, double> NodeInfo::*field) {
   std::map<std::string, double> sum;
   for (auto& n : nodes())
-    for (auto& [k, v] : n.resources) sum[k] += v;
+    for (auto& [k, v] : n.*field) sum[k] += v;
   return sum;
 }
+}  // namespace
 
-std::map<std::string, double> available_resources() {
-  std::map<std::string, double> sum;
-  for (auto& n : nodes())
-    for (auto& [k, v] : n.available) sum[k] += v;
-  return sum;
-}
+std::map<std::string, double> cluster_resources() { return sum_over_nodes(&NodeInfo::resources); }
+
+std::map<std::string, double> available_resources() { return sum_over_nodes(&NodeInfo::available); }
 
 int current_rank() { return detail::rt("current_rank").rank(); }
 

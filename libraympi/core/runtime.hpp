@@ -113,8 +113,6 @@ class Runtime {
   void handle_submit(int src, const Buffer& msg);
   void handle_task_done(int src, const Buffer& msg);
   void route_at_gs(const Buffer& msg);
-  bool other_node_feasible(const ResourceDemand& d) const;
-  bool any_node_feasible(const ResourceDemand& d) const;
 
   // objects.cpp: fetching objects to this node
   using FetchCallback = std::function<void(const StoredPtr&)>;

@@ -20,18 +20,6 @@ const Task* current_task() { return t_current; }
 
 ObjectId Runtime::next_id() { return ObjectId::make(rank_, ++id_counter_); }
 
-bool Runtime::any_node_feasible(const ResourceDemand& d) const {
-  for (auto& n : nodes_)
-    if (n.total.fits(d)) return true;
-  return false;
-}
-
-bool Runtime::other_node_feasible(const ResourceDemand& d) const {
-  for (auto& n : nodes_)
-    if (n.rank != rank_ && n.total.fits(d)) return true;
-  return false;
-}
-
 RefPtr Runtime::submit(TaskSubmission&& s) {
   if (stopping()) throw Error("raympi: the job is shutting down; no new tasks");
   if (!scheduler_) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
@@ -53,7 +41,16 @@ RefPtr Runtime::submit(TaskSubmission&& s) {
 }
 
 void Runtime::place(TaskPtr t) {
-  if (!any_node_feasible(t->demand)) {
+  // One pass over the node table: who can ever run this demand?
+  int feasible = 0, only = -1;
+  bool here = false;
+  for (auto& n : nodes_) {
+    if (!n.total.fits(t->demand)) continue;
+    ++feasible;
+    only = n.rank;
+    here |= n.rank == rank_;
+  }
+  if (feasible == 0) {
     std::string msg = "raympi: task '" + t->display_name() + "' demands {" + describe(t->demand) +
                       "} which no node of this job has; the nodes offer:";
     for (auto& n : nodes_) {
@@ -67,16 +64,14 @@ void Runtime::place(TaskPtr t) {
     own_failed(t->id, ErrorKind::infeasible, msg);
     return;
   }
-  bool local = scheduler_->feasible(t->demand) &&
-               (!other_node_feasible(t->demand) || scheduler_->can_run_now(t->demand));
-  if (local) {
+  bool elsewhere = feasible > (here ? 1 : 0);
+  bool local = here && (!elsewhere || scheduler_->can_run_now(t->demand));
+  if (local && elsewhere && !t->deps.empty()) {
     // Large arguments elsewhere: let the GS weigh locality.
-    if (!t->deps.empty() && other_node_feasible(t->demand)) {
-      t->locality = locality_of(t->deps);
-      std::uint64_t here = 0, elsewhere = 0;
-      for (auto& [r, b] : t->locality) (r == rank_ ? here : elsewhere) += b;
-      if (elsewhere > here && elsewhere >= (1u << 20)) local = false;
-    }
+    t->locality = locality_of(t->deps);
+    std::uint64_t bytes_here = 0, bytes_elsewhere = 0;
+    for (auto& [r, b] : t->locality) (r == rank_ ? bytes_here : bytes_elsewhere) += b;
+    if (bytes_elsewhere > bytes_here && bytes_elsewhere >= (1u << 20)) local = false;
   }
   if (local) {
     resolve_and_enqueue(std::move(t));
@@ -84,9 +79,6 @@ void Runtime::place(TaskPtr t) {
   }
   // Only one node can ever run it (e.g. a node:<rank> demand): the GS could
   // choose nothing else, so skip its hop.
-  int only = -1, feasible = 0;
-  for (auto& n : nodes_)
-    if (n.total.fits(t->demand)) { only = n.rank; ++feasible; }
   if (feasible == 1) {
     forward(t, only);
     return;

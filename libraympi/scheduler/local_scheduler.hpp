@@ -36,7 +36,6 @@ class LocalScheduler {
   std::vector<TaskPtr> stop();
   /// Queues a task whose dependencies are all local.
   void enqueue(TaskPtr t);
-  bool feasible(const ResourceDemand& d) const { return total_.fits(d); }
   /// Free resources now and no backlog: running here will not wait.
   bool can_run_now(const ResourceDemand& d);
   /// Removes the task with this id if it is queued (at either end of its
