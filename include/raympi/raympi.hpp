@@ -19,3 +19,4 @@
 #include "raympi/errors.hpp"
 #include "raympi/object_ref.hpp"
 #include "raympi/task.hpp"
+#include "raympi/actor.hpp"

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "raympi/detail/registry.hpp"
+#include "raympi/errors.hpp"
 #include "raympi/object_ref.hpp"
 
 namespace raympi {
@@ -36,6 +37,53 @@ void encode_argument(OutArchive& ar, TaskSubmission& sub, A&& a) {
     }
   }
 }
+
+/// Serialises a call's arguments for the parameters of `R (P...)` into `sub`.
+template <class R, class... P, class... A>
+void encode_arguments(R (*)(P...), TaskSubmission& sub, A&&... args) {
+  ByteWriter w;
+  {
+    CollectScope scope(&sub.held);
+    OutArchive ar(w);
+    (encode_argument<A, P>(ar, sub, std::forward<A>(args)), ...);
+  }
+  sub.args = w.finish();
+}
+
+/// @brief The resource options tasks and actors share (CRTP: each returns the caller).
+template <class Derived>
+class DemandOptions {
+ public:
+  /// CPU slots (fractions allowed).
+  Derived& num_cpus(double n) {
+    demand_.cpu = checked(n, "num_cpus");
+    cpus_given_ = true;
+    return touched();
+  }
+  /// GPUs.
+  Derived& num_gpus(double n) { demand_.gpu = checked(n, "num_gpus"); return touched(); }
+  /// A custom resource (or "CPU"/"GPU").
+  Derived& resource(const std::string& name, double amount) {
+    demand_.set(name, checked(amount, "resource"));
+    return touched();
+  }
+  /// Several resources at once.
+  Derived& resources(const std::map<std::string, double>& r) {
+    for (auto& [k, v] : r) resource(k, v);
+    return static_cast<Derived&>(*this);
+  }
+
+ protected:
+  ResourceDemand demand_;
+  bool cpus_given_ = false;
+
+ private:
+  Derived& touched() { return static_cast<Derived&>(*this); }
+  static double checked(double v, const char* what) {
+    if (!(v >= 0)) throw Error(std::string("raympi: ") + what + " must be >= 0");
+    return v;
+  }
+};
 
 template <class Fn>
 struct remote_result {
@@ -78,24 +126,15 @@ class ObjectRef<void> {
 /// auto r = raympi::task(train).num_cpus(2).resource("Custom1", 1).max_retries(3).name("train-7").remote(cfg);
 /// @endcode
 template <class Fn>
-class TaskCaller {
+class TaskCaller : public detail::DemandOptions<TaskCaller<Fn>> {
  public:
   using Traits = detail::fn_traits<Fn>;
   using Result = typename detail::remote_result<Fn>::type;
 
   TaskCaller(const detail::FunctionInfo* info) : info_(info) {}
 
-  /// CPU slots held while the task runs (default 1; fractions allowed).
-  TaskCaller& num_cpus(double n) { demand_.cpu = checked(n, "num_cpus"); return *this; }
-  /// GPUs held while the task runs.
-  TaskCaller& num_gpus(double n) { demand_.gpu = checked(n, "num_gpus"); return *this; }
-  /// A custom resource (or "CPU"/"GPU") held while the task runs.
-  TaskCaller& resource(const std::string& name, double amount) { demand_.set(name, checked(amount, "resource")); return *this; }
-  /// Several resources at once.
-  TaskCaller& resources(const std::map<std::string, double>& r) {
-    for (auto& [k, v] : r) resource(k, v);
-    return *this;
-  }
+  // num_cpus (default 1), num_gpus, resource, resources: held while the task runs.
+
   /// Reruns a throwing task up to n more times before its error is final.
   TaskCaller& max_retries(int n) { retries_ = n < 0 ? 0 : n; return *this; }
   /// A name for logs, errors and the timeline.
@@ -114,35 +153,21 @@ class TaskCaller {
   }
 
  private:
-  static double checked(double v, const char* what);
-  template <class R, class... P, class... A>
-  detail::RefPtr submit(R (*)(P...), A&&... args) const {
+  template <class... A>
+  detail::RefPtr submit(Fn f, A&&... args) const {
     detail::TaskSubmission sub;
     sub.fn = info_;
     sub.name = name_;
-    sub.demand = demand_;
+    sub.demand = this->demand_;
     sub.max_retries = retries_;
-    detail::ByteWriter w;
-    {
-      detail::CollectScope scope(&sub.held);
-      detail::OutArchive ar(w);
-      (detail::encode_argument<A, P>(ar, sub, std::forward<A>(args)), ...);
-    }
-    sub.args = w.finish();
+    detail::encode_arguments(f, sub, std::forward<A>(args)...);
     return detail::submit_task(std::move(sub));
   }
 
   const detail::FunctionInfo* info_;
-  detail::ResourceDemand demand_;
   int retries_ = 0;
   std::string name_;
 };
-
-template <class Fn>
-double TaskCaller<Fn>::checked(double v, const char* what) {
-  if (!(v >= 0)) throw Error(std::string("raympi::task: ") + what + " must be >= 0");
-  return v;
-}
 
 /// @brief Wraps a registered function (or a captureless lambda) for remote calls.
 ///

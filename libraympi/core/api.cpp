@@ -35,6 +35,14 @@ std::vector<char> wait_objects(const std::vector<ObjectId>& ids, std::size_t num
 
 LocalStats local_stats() { return rt("local_stats").stats(); }
 
+std::map<std::string, std::uint64_t> gcs_counters() { return rt("gcs_counters").query_gcs(GcsQueryKind::tables).counters; }
+
+void kill_actor(ObjectId actor, bool no_restart) { rt("ActorHandle::kill").kill_actor(actor, no_restart); }
+
+RefPtr lookup_actor(const std::string& name, const std::type_info& cls) {
+  return rt("get_actor").lookup_actor(name, cls);
+}
+
 }  // namespace detail
 
 std::vector<NodeInfo> nodes() {

@@ -4,57 +4,78 @@
 
 namespace raympi::detail {
 
-void Runtime::own_pending(ObjectId id) {
+void Runtime::own_pending(ObjectId id, RefPtr keepalive) {
   std::lock_guard lk(owned_mu_);
-  owned_.try_emplace(id);
+  auto& e = owned_[id];
+  if (keepalive) e.contained.push_back(std::move(keepalive));
+}
+
+void Runtime::own_discard(ObjectId id) {
+  Owned e;  // dropped after the lock: its refs may release other owned objects
+  std::lock_guard lk(owned_mu_);
+  auto it = owned_.find(id);
+  if (it == owned_.end()) return;
+  e = std::move(it->second);
+  owned_.erase(it);
+}
+
+Runtime::Owned* Runtime::resolve_owned_locked(ObjectId id, Owned& taken) {
+  auto it = owned_.find(id);
+  if (it == owned_.end()) return nullptr;
+  if (it->second.orphaned) {
+    taken = std::move(it->second);
+    owned_.erase(it);
+    return nullptr;
+  }
+  Owned& e = it->second;
+  taken.contained.swap(e.contained);  // what the pending entry kept alive
+  taken.remote_waiters.swap(e.remote_waiters);
+  taken.local_waiters.swap(e.local_waiters);
+  return &e;
 }
 
 void Runtime::own_ready(ObjectId id, int location, std::uint64_t size, std::vector<RefPtr> contained) {
-  std::vector<int> remote;
-  std::vector<std::function<void()>> local;
+  Owned taken;  // waiters and kept refs, handled after the lock
+  bool live;
   {
     std::lock_guard lk(owned_mu_);
-    auto it = owned_.find(id);
-    if (it == owned_.end()) {
-      // Every reference was dropped before the task finished: discard the result.
-      if (location != rank_) transport_->send(location, encode_msg(MsgType::free_objects, IdsMsg{{id}}));
-      else store_.erase(id);
-      return;
+    Owned* e = resolve_owned_locked(id, taken);
+    live = e != nullptr;
+    if (live) {
+      e->state = Owned::State::ready;
+      e->locations = {location};
+      e->size = size;
+      e->contained = std::move(contained);
     }
-    Owned& e = it->second;
-    e.state = Owned::State::ready;
-    e.locations = {location};
-    e.size = size;
-    e.contained = std::move(contained);
-    remote.swap(e.remote_waiters);
-    local.swap(e.local_waiters);
   }
-  {
+  if (live) {
     std::lock_guard lk(events_mu_);
     events_.objects_created.emplace_back(id, size);
+  } else if (location != rank_) {
+    // Every reference was dropped before the task finished: discard the result.
+    transport_->send(location, encode_msg(MsgType::free_objects, IdsMsg{{id}}));
+  } else {
+    store_.erase(id);
   }
-  notify_resolved(id, std::move(remote), std::move(local));
+  notify_resolved(id, std::move(taken.remote_waiters), std::move(taken.local_waiters));
 }
 
 void Runtime::own_failed(ObjectId id, ErrorKind err, std::string message) {
-  std::vector<int> remote;
-  std::vector<std::function<void()>> local;
+  Owned taken;
+  bool live;
   {
     std::lock_guard lk(owned_mu_);
-    auto it = owned_.find(id);
-    if (it == owned_.end()) {
-      store_.erase(id);
-      return;
+    Owned* e = resolve_owned_locked(id, taken);
+    live = e != nullptr;
+    if (live) {
+      e->state = Owned::State::failed;
+      e->error = err;
+      e->message = std::move(message);
+      e->locations = {rank_};
     }
-    Owned& e = it->second;
-    e.state = Owned::State::failed;
-    e.error = err;
-    e.message = std::move(message);
-    e.locations = {rank_};
-    remote.swap(e.remote_waiters);
-    local.swap(e.local_waiters);
   }
-  notify_resolved(id, std::move(remote), std::move(local));
+  if (!live) store_.erase(id);
+  notify_resolved(id, std::move(taken.remote_waiters), std::move(taken.local_waiters));
 }
 
 void Runtime::notify_resolved(ObjectId id, std::vector<int> remote, std::vector<std::function<void()>> local) {
@@ -126,10 +147,17 @@ void Runtime::own_free(ObjectId id) {
     std::lock_guard lk(owned_mu_);
     auto it = owned_.find(id);
     if (it == owned_.end()) return;
+    if (it->second.state == Owned::State::pending) {
+      // Still running: keep what it holds alive (an actor call keeps its actor)
+      // until it resolves, then discard the result.
+      it->second.orphaned = true;
+      return;
+    }
     e = std::move(it->second);
     owned_.erase(it);
   }
   store_.erase(id);
+  if (id.is_actor() && e.actor_node >= 0) release_actor_at(e.actor_node, id);  // its last handle is gone
   for (int l : e.locations)
     if (l != rank_) transport_->send(l, encode_msg(MsgType::free_objects, IdsMsg{{id}}));
   for (int r : e.remote_waiters) answer_locate(id, r);  // they learn it is gone
@@ -138,6 +166,18 @@ void Runtime::own_free(ObjectId id) {
     events_.objects_freed.push_back(id);
   }
   // e.contained drops here: the tokens for refs inside this object go back.
+}
+
+void Runtime::actor_created(ObjectId actor, int node) {
+  {
+    std::lock_guard lk(owned_mu_);
+    auto it = owned_.find(actor);
+    if (it != owned_.end() && !it->second.orphaned) {
+      it->second.actor_node = node;
+      return;
+    }
+  }
+  release_actor_at(node, actor);  // every handle was dropped while it was being placed
 }
 
 std::vector<std::pair<std::int32_t, std::uint64_t>> Runtime::locality_of(const std::vector<ObjectId>& deps) {

@@ -125,6 +125,7 @@ void RefTable::maybe_release_locked(RefRecord* r, std::vector<std::function<void
     else after.push_back([this, m, id, c] { actions_.return_tokens(m, id, c); });
   }
   if (r->owned) after.push_back([this, id] { actions_.free_owned(id); });
+  if (id.is_actor()) after.push_back([this, id] { actions_.actor_unreferenced(id); });
   after.push_back([r] { delete r; });  // drops the pin outside the lock
 }
 

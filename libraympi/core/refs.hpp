@@ -33,6 +33,7 @@ class RefTable {
   struct Actions {
     std::function<void(int minter, ObjectId id, int count)> return_tokens;  // to another rank
     std::function<void(ObjectId id)> free_owned;
+    std::function<void(ObjectId actor)> actor_unreferenced;  // this process holds no handle of the actor now
   };
   RefTable(int rank, Actions actions) : rank_(rank), actions_(std::move(actions)) {}
 

@@ -54,7 +54,7 @@ FunctionInfo* add_locked(Registry& r, std::string name, std::string key, Functio
                          "' (same name and type); qualify them, e.g. RAYMPI_REMOTE(ns::" + name + ")");
     return it->second;
   }
-  auto* info = new FunctionInfo{name, key, fnv1a(key), kind, invoke, address};
+  auto* info = new FunctionInfo{name, key, fnv1a(key), kind, invoke, address, nullptr, {}};
   auto [idit, fresh] = r.by_id.emplace(info->id, info);
   if (!fresh) r.errors.push_back("function ids collide: '" + idit->second->name + "' and '" + name + "'");
   r.by_key.emplace(key, info);
@@ -64,11 +64,13 @@ FunctionInfo* add_locked(Registry& r, std::string name, std::string key, Functio
 }  // namespace
 
 const FunctionInfo* register_function(const void* address, const char* name, const char* type_name,
-                                      InvokeFn invoke) {
+                                      InvokeFn invoke, InvokeFn factory, const char* actor_class) {
   auto& r = registry();
   std::lock_guard lk(r.mu);
   std::string display = std::string(name) == "lambda" ? "lambda " + demangle(type_name) : clean_name(name);
   FunctionInfo* info = add_locked(r, display, display + "|" + type_name, FunctionKind::function, invoke, address);
+  info->factory = factory;
+  info->actor_class = actor_class;
   // One function spelled two ways: the smallest key wins everywhere (deterministic).
   auto& slot = r.by_address[address];
   if (!slot || info->key < slot->key) slot = info;
@@ -76,13 +78,30 @@ const FunctionInfo* register_function(const void* address, const char* name, con
 }
 
 const FunctionInfo* register_method(const void* pointer_bytes, std::size_t size, const char* name,
-                                    const char* type_name) {
+                                    const char* type_name, InvokeFn invoke, const char* actor_class) {
   auto& r = registry();
   std::lock_guard lk(r.mu);
   std::string display = clean_name(name);
-  FunctionInfo* info = add_locked(r, display, display + "|" + type_name, FunctionKind::method, nullptr, nullptr);
-  r.methods[std::string(static_cast<const char*>(pointer_bytes), size)] = info;
+  auto slot = r.methods.emplace(std::string(static_cast<const char*>(pointer_bytes), size), nullptr).first;
+  // The map's key outlives the process's use of it: the invoker reads the member pointer from there.
+  FunctionInfo* info =
+      add_locked(r, display, display + "|" + type_name, FunctionKind::method, invoke, slot->first.data());
+  info->actor_class = actor_class;
+  slot->second = info;
   return info;
+}
+
+const FunctionInfo* find_method(const void* pointer_bytes, std::size_t size) {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  auto it = r.methods.find(std::string(static_cast<const char*>(pointer_bytes), size));
+  return it == r.methods.end() ? nullptr : it->second;
+}
+
+void throw_unregistered_method(const char* class_name) {
+  std::string cls = demangle(class_name);
+  throw Error("raympi: a method of " + cls + " is called on an actor but is not registered. Add RAYMPI_REMOTE(&" +
+              cls + "::method) at namespace scope in one .cpp file of the program (every rank must register it).");
 }
 
 const FunctionInfo* find_function(const void* address) {

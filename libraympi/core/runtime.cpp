@@ -35,7 +35,8 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                              m.items.emplace_back(id, count);
                              transport_->send(minter, encode_msg(MsgType::dec_ref, m));
                            },
-                           [this](ObjectId id) { own_free(id); }}),
+                           [this](ObjectId id) { own_free(id); },
+                           [this](ObjectId actor) { forget_route(actor); }}),
       epoch_(Clock::now()) {
   if (roles_.is_node(rank_)) {
     ResourceSet total;
@@ -106,11 +107,13 @@ void Runtime::on_message(int src, Buffer msg) {
         break;
       }
       case MsgType::gcs_events:
-        if (gcs_) gcs_->on_events(decode_msg<GcsEventsMsg>(msg));
+        if (gcs_) gcs_events(decode_msg<GcsEventsMsg>(msg));
         break;
       case MsgType::gcs_query:
-        if (gcs_) transport_->send(src, encode_msg(MsgType::gcs_reply, gcs_->answer(decode_msg<GcsQueryMsg>(msg))));
+        if (gcs_) transport_->send(src, encode_msg(MsgType::gcs_reply, answer_gcs(decode_msg<GcsQueryMsg>(msg))));
         break;
+      case MsgType::actor_kill: handle_actor_kill(decode_msg<ActorKillMsg>(msg)); break;
+      case MsgType::actor_release: handle_actor_release(decode_msg<IdMsg>(msg).id); break;
       case MsgType::gcs_reply: {
         auto m = decode_msg<GcsReplyMsg>(msg);
         std::lock_guard lk(query_mu_);
@@ -160,7 +163,7 @@ Clock::time_point Runtime::on_tick(Clock::time_point now) {
   bool events_pending;
   {
     std::lock_guard lk(events_mu_);
-    events_pending = !events_.tasks.empty() || !events_.objects_created.empty() || !events_.objects_freed.empty();
+    events_pending = !events_.empty();
   }
   if (events_pending) next = std::min(next, last_flush_ + kEventFlush);
   if (scheduler_ && nodes_.size() > 1 && scheduler_->load_changed.load(std::memory_order_relaxed))
@@ -187,21 +190,31 @@ void Runtime::flush_events() {
   GcsEventsMsg batch;
   {
     std::lock_guard lk(events_mu_);
-    if (events_.tasks.empty() && events_.objects_created.empty() && events_.objects_freed.empty()) return;
+    if (events_.empty()) return;
     batch.node = rank_;
     std::swap(batch.tasks, events_.tasks);
     std::swap(batch.objects_created, events_.objects_created);
     std::swap(batch.objects_freed, events_.objects_freed);
+    std::swap(batch.actors, events_.actors);
   }
-  if (gcs_) gcs_->on_events(batch);
+  if (gcs_) gcs_events(batch);
   else transport_->send(roles_.gcs, encode_msg(MsgType::gcs_events, batch));
 }
 
-GcsReplyMsg Runtime::query_gcs(GcsQueryKind kind) {
+void Runtime::gcs_events(const GcsEventsMsg& batch) {
+  std::vector<RefPtr> dropped;  // handles of named actors that died: their names are free again
+  for (ObjectId id : gcs_->on_events(batch)) {
+    std::lock_guard lk(pins_mu_);
+    auto it = named_pins_.find(id);
+    if (it == named_pins_.end()) continue;
+    dropped.push_back(std::move(it->second));
+    named_pins_.erase(it);
+  }
+}
+
+GcsReplyMsg Runtime::query_gcs(GcsQueryMsg q) {
   flush_events();
-  GcsQueryMsg q;
-  q.kind = kind;
-  if (gcs_) return gcs_->answer(q);
+  if (gcs_) return answer_gcs(q);
   std::future<GcsReplyMsg> f;
   {
     std::lock_guard lk(query_mu_);
@@ -227,6 +240,14 @@ LocalStats Runtime::stats() {
     std::lock_guard lk(fetch_mu_);
     s.fetches = fetching_.size();
   }
+  {
+    std::lock_guard lk(actors_mu_);
+    s.actors_hosted = actors_.size();
+  }
+  {
+    std::lock_guard lk(routes_mu_);
+    s.actor_routes = routes_.size();
+  }
   return s;
 }
 
@@ -241,6 +262,7 @@ void Runtime::stop_local() {
       w->cv.notify_all();
     }
   }
+  stop_actors();  // their destructors run on their own threads
   if (scheduler_) scheduler_->stop();
 }
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/actor_host.hpp"
 #include "core/adaptive_mutex.hpp"
 #include "core/refs.hpp"
 #include "gcs/gcs.hpp"
@@ -54,6 +55,21 @@ struct Waiter {
   bool cancelled = false;
 };
 
+/// @brief Marks the task (or actor call) this thread runs, for nested gets.
+class CurrentTaskScope {
+ public:
+  explicit CurrentTaskScope(const Task* t);
+  ~CurrentTaskScope();
+  CurrentTaskScope(const CurrentTaskScope&) = delete;
+  CurrentTaskScope& operator=(const CurrentTaskScope&) = delete;
+
+ private:
+  const Task* prev_;
+};
+const Task* current_task();
+/// True (with the error) when one of the task's resolved dependencies failed.
+bool failed_dependency(const Task& t, ErrorKind& err, std::string& message);
+
 class Runtime {
  public:
   struct Options {
@@ -85,8 +101,15 @@ class Runtime {
   std::vector<StoredPtr> get(const std::vector<ObjectId>& ids, std::chrono::nanoseconds timeout);
   std::vector<char> wait(const std::vector<ObjectId>& ids, std::size_t num_returns,
                          std::chrono::nanoseconds timeout);
-  GcsReplyMsg query_gcs(GcsQueryKind kind);
+  GcsReplyMsg query_gcs(GcsQueryMsg q);
+  GcsReplyMsg query_gcs(GcsQueryKind kind) {
+    GcsQueryMsg q;
+    q.kind = kind;
+    return query_gcs(std::move(q));
+  }
   LocalStats stats();
+  void kill_actor(ObjectId actor, bool no_restart);
+  RefPtr lookup_actor(const std::string& name, const std::type_info& cls);
 
   /// Driver: stops every rank and this one. Returns once all ranks acknowledged.
   void shutdown_job(int exit_code);
@@ -99,6 +122,7 @@ class Runtime {
   Clock::time_point on_tick(Clock::time_point now);
   void record_event(TaskEvent ev);
   void flush_events();
+  void gcs_events(const GcsEventsMsg& batch);
   void send_load(bool to_gcs);
   void stop_local();
   double now_seconds() const;
@@ -106,13 +130,42 @@ class Runtime {
   // tasks.cpp: placement, execution, completion
   ObjectId next_id();
   void place(TaskPtr t);
+  void fail_owned(ObjectId id, ErrorKind err, std::string message);
   void resolve_and_enqueue(TaskPtr t);
+  void ready(TaskPtr t);
+  ErrorKind invoke_guarded(const Task& t, Invocation& inv, std::string& message);
   void forward(const TaskPtr& t, int dst);
   void execute(const TaskPtr& t);
   void finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::string message, double started);
   void handle_submit(int src, const Buffer& msg);
   void handle_task_done(int src, const Buffer& msg);
   void route_at_gs(const Buffer& msg);
+
+  // actors.cpp (callers) and actor_node.cpp (the actor's node, the GCS's name table)
+  struct ActorRoute {
+    int node = -1;
+    ErrorKind error = ErrorKind::none;
+    std::string message;
+    bool locating = false;
+    std::uint64_t caller = 0, next_seq = 0;
+    std::vector<TaskPtr> parked;  // calls made before the actor's node was known
+  };
+  void register_actor_name(const Task& creation, const RefPtr& ref);
+  void route_call(TaskPtr t);
+  void on_actor_route(ObjectId actor, const StoredPtr& o);
+  void forget_route(ObjectId actor);
+  void actor_created(ObjectId actor, int node);
+  void release_actor_at(int node, ObjectId actor);
+  void start_actor(const TaskPtr& creation);
+  ActorHost::Hooks actor_hooks();
+  void deliver_call(TaskPtr t);
+  void run_actor_call(ActorHost& h, const TaskPtr& t, void* self);
+  std::string actor_died_message(const Task& creation, const std::string& why) const;
+  void on_actor_phase(ActorHost& h, ActorHost::Phase p, const std::string& message);
+  void handle_actor_kill(const ActorKillMsg& m);
+  void handle_actor_release(ObjectId actor);
+  void stop_actors();
+  GcsReplyMsg answer_gcs(const GcsQueryMsg& q);
 
   // objects.cpp: fetching objects to this node
   using FetchCallback = std::function<void(const StoredPtr&)>;
@@ -135,11 +188,15 @@ class Runtime {
     std::string message;
     std::vector<int> remote_waiters;
     std::vector<std::function<void()>> local_waiters;
-    std::vector<RefPtr> contained;
+    std::vector<RefPtr> contained;  // refs inside the object; while pending: what it keeps alive
+    std::int32_t actor_node = -1;   // actor ids: where the actor lives
+    bool orphaned = false;          // no reference left while pending: discard when it resolves
   };
-  void own_pending(ObjectId id);
+  void own_pending(ObjectId id, RefPtr keepalive = {});
+  void own_discard(ObjectId id);
   void own_ready(ObjectId id, int location, std::uint64_t size, std::vector<RefPtr> contained);
   void own_failed(ObjectId id, ErrorKind err, std::string message);
+  Owned* resolve_owned_locked(ObjectId id, Owned& taken);
   void own_when_resolved(ObjectId id, std::function<void()> fn);
   void own_add_location(ObjectId id, int rank);
   void own_free(ObjectId id);
@@ -179,6 +236,15 @@ class Runtime {
   std::mutex query_mu_;
   std::uint64_t next_query_ = 1;
   std::map<std::uint64_t, std::promise<GcsReplyMsg>> queries_;
+
+  AdaptiveMutex routes_mu_;
+  std::unordered_map<ObjectId, ActorRoute> routes_;
+  std::atomic<std::uint64_t> caller_counter_{0};
+  std::mutex actors_mu_;
+  std::unordered_map<ObjectId, std::shared_ptr<ActorHost>> actors_;  // hosted here (dead ones until released)
+  std::unordered_map<ObjectId, bool> actor_exited_;                  // guarded by actors_mu_
+  std::mutex pins_mu_;
+  std::unordered_map<ObjectId, RefPtr> named_pins_;  // GCS: one handle per named actor
 
   std::mutex life_mu_;
   std::condition_variable life_cv_;

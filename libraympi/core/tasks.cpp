@@ -24,7 +24,7 @@ RefPtr Runtime::submit(TaskSubmission&& s) {
   if (stopping()) throw Error("raympi: the job is shutting down; no new tasks");
   if (!scheduler_) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
   auto t = std::make_shared<Task>();
-  t->id = next_id();
+  t->id = s.kind == TaskKind::actor_create ? ObjectId::make_actor(rank_, ++id_counter_) : next_id();
   t->fn = s.fn;
   t->name = std::move(s.name);
   t->demand = std::move(s.demand);
@@ -34,10 +34,24 @@ RefPtr Runtime::submit(TaskSubmission&& s) {
   t->deps = std::move(s.deps);
   t->held = std::move(s.held);
   t->submitted_at = now_seconds();
+  t->kind = s.kind;
+  t->spec = std::move(s.spec);
   RefPtr ref = refs_.create_owned(t->id);
+  if (t->kind == TaskKind::actor_call) {
+    t->actor = s.actor.id();
+    own_pending(t->id, std::move(s.actor));  // the actor lives at least until the call is done
+    route_call(std::move(t));
+    return ref;
+  }
   own_pending(t->id);
+  if (t->kind == TaskKind::actor_create && !t->spec.name.empty()) register_actor_name(*t, ref);
   place(std::move(t));
   return ref;
+}
+
+void Runtime::fail_owned(ObjectId id, ErrorKind err, std::string message) {
+  store_.put(make_error_object(id, err, message));
+  own_failed(id, err, std::move(message));
 }
 
 void Runtime::place(TaskPtr t) {
@@ -60,8 +74,7 @@ void Runtime::place(TaskPtr t) {
       msg += " };";
     }
     msg += " lower the demand, or give the nodes more (Config, RAYMPI_NUM_CPUS/GPUS, RAYMPI_RESOURCES)";
-    store_.put(make_error_object(t->id, ErrorKind::infeasible, msg));
-    own_failed(t->id, ErrorKind::infeasible, msg);
+    fail_owned(t->id, ErrorKind::infeasible, std::move(msg));
     return;
   }
   bool elsewhere = feasible > (here ? 1 : 0);
@@ -89,7 +102,7 @@ void Runtime::place(TaskPtr t) {
 
 void Runtime::resolve_and_enqueue(TaskPtr t) {
   if (t->deps.empty()) {
-    scheduler_->enqueue(std::move(t));
+    ready(std::move(t));
     return;
   }
   t->resolved.resize(t->deps.size());
@@ -97,9 +110,14 @@ void Runtime::resolve_and_enqueue(TaskPtr t) {
   for (std::size_t i = 0; i < t->deps.size(); ++i) {
     fetch(t->deps[i], [this, t, i](const StoredPtr& o) {
       t->resolved[i] = o;
-      if (t->missing.fetch_sub(1, std::memory_order_acq_rel) == 1) scheduler_->enqueue(t);
+      if (t->missing.fetch_sub(1, std::memory_order_acq_rel) == 1) ready(t);
     });
   }
+}
+
+void Runtime::ready(TaskPtr t) {
+  if (t->kind == TaskKind::actor_call) deliver_call(std::move(t));  // the actor's mailbox, not the queue
+  else scheduler_->enqueue(std::move(t));
 }
 
 void Runtime::forward(const TaskPtr& t, int dst) {
@@ -114,6 +132,11 @@ void Runtime::forward(const TaskPtr& t, int dst) {
   for (auto& r : t->held) h.refs.push_back(r.id());
   h.locality = t->locality;
   h.submitted_at = t->submitted_at;
+  h.kind = t->kind;
+  h.actor = t->actor;
+  h.caller = t->caller;
+  h.seq = t->call_seq;
+  h.spec = t->spec;
   refs_.mint(t->held);  // the receiver returns these tokens when done with the task
   transport_->send(dst, encode_msg(MsgType::submit_task, h, &t->args));
 }
@@ -149,6 +172,11 @@ void Runtime::handle_submit(int src, const Buffer& msg) {
   t->deps = std::move(h.deps);
   t->held = refs_.claim(h.refs, h.minter);
   t->submitted_at = h.submitted_at;
+  t->kind = h.kind;
+  t->actor = h.actor;
+  t->caller = h.caller;
+  t->call_seq = h.seq;
+  t->spec = std::move(h.spec);
   if (!t->fn) {
     Invocation none;
     finish(t, none, ErrorKind::task, "raympi: function id " + std::to_string(h.fn_id) + " unknown on rank " +
@@ -158,51 +186,64 @@ void Runtime::handle_submit(int src, const Buffer& msg) {
   resolve_and_enqueue(std::move(t));
 }
 
+CurrentTaskScope::CurrentTaskScope(const Task* t) : prev_(t_current) { t_current = t; }
+CurrentTaskScope::~CurrentTaskScope() { t_current = prev_; }
+
+bool failed_dependency(const Task& t, ErrorKind& err, std::string& message) {
+  for (const auto& d : t.resolved) {
+    if (d && d->error != ErrorKind::none) {  // a failed dependency fails us with its error
+      err = d->error;
+      message = d->error_message;
+      return true;
+    }
+  }
+  return false;
+}
+
+ErrorKind Runtime::invoke_guarded(const Task& t, Invocation& inv, std::string& message) {
+  InArchive ar(t.args.data, t.args.size);
+  inv.args = &ar;
+  inv.deps = t.resolved.data();
+  inv.num_deps = t.resolved.size();
+  CurrentTaskScope scope(&t);  // a task run inline by a waiting task nests
+  auto where = [&] {
+    return std::string(t.kind == TaskKind::actor_call ? "actor method '" : "task '") + t.display_name() +
+           "' (function " + t.fn->name + ") failed on rank " + std::to_string(rank_) + " with ";
+  };
+  try {
+    t.fn->invoke(t.fn->address, inv);
+    return ErrorKind::none;
+  } catch (const SerializationError& e) {
+    message = e.what();
+    return ErrorKind::serialization;
+  } catch (const TaskError& e) {
+    message = e.what();  // a nested task failed: its text already says where
+    return ErrorKind::task;
+  } catch (const std::exception& e) {
+    message = "raympi::TaskError: " + where() + current_exception_type() + ": " + e.what();
+  } catch (...) {
+    message = "raympi::TaskError: " + where() + current_exception_type();
+  }
+  return ErrorKind::task;
+}
+
 void Runtime::execute(const TaskPtr& t) {
+  if (t->kind == TaskKind::actor_create) {
+    start_actor(t);
+    return;
+  }
   double started = now_seconds();
   Invocation inv;
   ErrorKind err = ErrorKind::none;
   std::string message;
-  for (const auto& d : t->resolved) {
-    if (d && d->error != ErrorKind::none) {  // a failed dependency fails us with its error
-      err = d->error;
-      message = d->error_message;
-      break;
-    }
-  }
-  if (err == ErrorKind::none) {
-    const Task* outer = t_current;  // a task run inline by a waiting task nests
-    t_current = t.get();
+  if (!failed_dependency(*t, err, message)) {
     for (int attempt = 0;; ++attempt) {
       inv = Invocation{};
-      InArchive ar(t->args.data, t->args.size);
-      inv.args = &ar;
-      inv.deps = t->resolved.data();
-      inv.num_deps = t->resolved.size();
-      try {
-        t->fn->invoke(t->fn->address, inv);
-        err = ErrorKind::none;
-        break;
-      } catch (const SerializationError& e) {
-        err = ErrorKind::serialization;
-        message = e.what();
-      } catch (const TaskError& e) {
-        err = ErrorKind::task;  // a nested task failed: its text already says where
-        message = e.what();
-      } catch (const std::exception& e) {
-        err = ErrorKind::task;
-        message = "raympi::TaskError: task '" + t->display_name() + "' (function " + t->fn->name +
-                  ") failed on rank " + std::to_string(rank_) + " with " + current_exception_type() + ": " + e.what();
-      } catch (...) {
-        err = ErrorKind::task;
-        message = "raympi::TaskError: task '" + t->display_name() + "' (function " + t->fn->name +
-                  ") failed on rank " + std::to_string(rank_) + " with " + current_exception_type();
-      }
-      if (attempt >= t->max_retries || stopping()) break;
+      err = invoke_guarded(*t, inv, message);
+      if (err == ErrorKind::none || attempt >= t->max_retries || stopping()) break;
       RAYMPI_LOG_INFO("retrying task '{}' (attempt {} of {}) after: {}", t->display_name(), attempt + 2,
                       t->max_retries + 1, message);
     }
-    t_current = outer;
   }
   finish(t, inv, err, std::move(message), started);
 }
@@ -211,12 +252,11 @@ void Runtime::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::stri
   int owner = t->id.owner();
   // The function id names the task; a custom name travels only when given.
   TaskEvent ev{t->id, t->fn ? t->fn->id : 0, t->name, rank_, 0, t->submitted_at, started, now_seconds(),
-               err, inv.result.size, t->deps};
+               err, inv.result.size, t->deps, t->kind == TaskKind::actor_create ? t->id : t->actor};
   record_event(std::move(ev));
   if (err != ErrorKind::none) {
     if (owner == rank_) {
-      store_.put(make_error_object(t->id, err, message));
-      own_failed(t->id, err, std::move(message));
+      fail_owned(t->id, err, std::move(message));
     } else {
       TaskDoneMsg done{t->id, rank_, err, std::move(message), false, 0, {}};
       transport_->send(owner, encode_msg(MsgType::task_done, done));
@@ -231,6 +271,7 @@ void Runtime::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::stri
   std::uint64_t size = o->bytes.size;
   if (owner == rank_) {
     store_.put(o);
+    if (t->kind == TaskKind::actor_create) actor_created(t->id, rank_);
     own_ready(t->id, rank_, size, std::move(inv.contained));
     return;
   }
@@ -250,10 +291,10 @@ void Runtime::handle_task_done(int src, const Buffer& msg) {
   auto m = decode_msg<TaskDoneMsg>(msg, &bytes);
   std::vector<RefPtr> contained = refs_.claim(m.contained, m.executor);
   if (m.error != ErrorKind::none) {
-    store_.put(make_error_object(m.id, m.error, m.message));
-    own_failed(m.id, m.error, std::move(m.message));
+    fail_owned(m.id, m.error, std::move(m.message));
     return;
   }
+  if (m.id.is_actor()) actor_created(m.id, m.executor);
   if (m.inlined) {
     auto o = std::make_shared<StoredObject>();
     o->id = m.id;

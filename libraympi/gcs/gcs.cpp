@@ -18,8 +18,22 @@ void Gcs::on_load(const NodeLoadMsg& m) {
   it->second.last_heartbeat = std::chrono::steady_clock::now();
 }
 
-void Gcs::on_events(const GcsEventsMsg& m) {
+std::vector<ObjectId> Gcs::on_events(const GcsEventsMsg& m) {
+  std::vector<ObjectId> unnamed;
   std::lock_guard lk(mu_);
+  for (auto& a : m.actors) {
+    ActorRecord& r = actors_[a.actor];
+    r.node = a.node;
+    r.state = a.state;
+    r.restarts = a.restarts;
+    r.actor_class = a.actor_class;
+    if (!a.message.empty()) r.message = a.message;
+    if (a.state == ActorState::dead && !r.name.empty()) {
+      auto it = actor_names_.find(r.name);
+      if (it != actor_names_.end() && it->second == a.actor) actor_names_.erase(it);
+      unnamed.push_back(a.actor);
+    }
+  }
   for (auto& t : m.tasks) {
     ++tasks_seen_;
     if (t.error != ErrorKind::none) ++tasks_failed_;
@@ -33,6 +47,47 @@ void Gcs::on_events(const GcsEventsMsg& m) {
   for (auto id : m.objects_freed) objects_.erase(id);
   auto it = nodes_.find(m.node);
   if (it != nodes_.end()) it->second.last_heartbeat = std::chrono::steady_clock::now();
+  return unnamed;
+}
+
+std::string Gcs::register_actor(const std::string& name, ObjectId actor, const std::string& actor_class) {
+  std::lock_guard lk(mu_);
+  auto [it, fresh] = actor_names_.emplace(name, actor);
+  if (!fresh) {
+    auto& other = actors_[it->second];
+    return "raympi::actor(...).name(\"" + name + "\"): the name is taken by a live actor (id " +
+           std::to_string(it->second.value) + (other.node >= 0 ? ", rank " + std::to_string(other.node) : "") +
+           "); choose another name, kill() that actor first, or use raympi::get_actor(\"" + name + "\")";
+  }
+  ActorRecord& r = actors_[actor];
+  r.name = name;
+  r.actor_class = actor_class;
+  return {};
+}
+
+std::optional<std::pair<ObjectId, std::string>> Gcs::lookup_actor(const std::string& name) {
+  std::lock_guard lk(mu_);
+  auto it = actor_names_.find(name);
+  if (it == actor_names_.end()) return std::nullopt;
+  return std::make_pair(it->second, actors_[it->second].actor_class);
+}
+
+void Gcs::forget_actor(ObjectId actor) {
+  std::lock_guard lk(mu_);
+  auto it = actors_.find(actor);
+  if (it == actors_.end()) return;
+  if (!it->second.name.empty()) {
+    auto n = actor_names_.find(it->second.name);
+    if (n != actor_names_.end() && n->second == actor) actor_names_.erase(n);
+  }
+  it->second.state = ActorState::dead;
+}
+
+std::optional<Gcs::ActorRecord> Gcs::actor(ObjectId id) {
+  std::lock_guard lk(mu_);
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return std::nullopt;
+  return it->second;
 }
 
 GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
@@ -57,6 +112,18 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
   r.counters["tasks_seen"] = tasks_seen_;
   r.counters["tasks_failed"] = tasks_failed_;
   r.counters["tasks_kept"] = tasks_.size();
+  std::uint64_t by_state[4] = {0, 0, 0, 0};
+  std::uint64_t restarts = 0;
+  for (auto& [id, a] : actors_) {
+    ++by_state[int(a.state)];
+    restarts += a.restarts;
+  }
+  r.counters["actors_pending"] = by_state[int(ActorState::pending)];
+  r.counters["actors_alive"] = by_state[int(ActorState::alive)];
+  r.counters["actors_restarting"] = by_state[int(ActorState::restarting)];
+  r.counters["actors_dead"] = by_state[int(ActorState::dead)];
+  r.counters["actor_restarts"] = restarts;
+  r.counters["actor_names"] = actor_names_.size();
   return r;
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 // The GCS (rank 1): the job's control state. Node table (resources, load,
 // heartbeats), function table, object table (where, how big), task table
-// (bounded: the newest finished tasks; counters for the rest).
+// (bounded: the newest finished tasks; counters for the rest), actor table
+// (node, state, class, restarts) with the names of named actors.
 
 #include <chrono>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,14 +30,29 @@ class Gcs {
     std::int32_t node = -1;
     std::uint64_t size = 0;
   };
+  struct ActorRecord {
+    std::int32_t node = -1;
+    ActorState state = ActorState::pending;
+    std::int32_t restarts = 0;
+    std::string name, actor_class, message;
+  };
 
   Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::chrono::milliseconds heartbeat,
       std::size_t task_limit = 100000);
 
   void on_load(const NodeLoadMsg& m);
-  void on_events(const GcsEventsMsg& m);
+  /// Returns the named actors that died with this batch (their names are free again).
+  std::vector<ObjectId> on_events(const GcsEventsMsg& m);
   GcsReplyMsg answer(const GcsQueryMsg& q);
   std::vector<TaskEvent> recent_tasks();
+
+  /// Claims `name` for the actor; an error text when the name is taken.
+  std::string register_actor(const std::string& name, ObjectId actor, const std::string& actor_class);
+  /// The live actor named so, with its class.
+  std::optional<std::pair<ObjectId, std::string>> lookup_actor(const std::string& name);
+  /// Releases the actor's name (kill).
+  void forget_actor(ObjectId actor);
+  std::optional<ActorRecord> actor(ObjectId id);
 
  private:
   std::mutex mu_;
@@ -43,6 +60,8 @@ class Gcs {
   std::vector<std::string> functions_;
   std::unordered_map<ObjectId, ObjectRecord> objects_;
   std::deque<TaskEvent> tasks_;
+  std::unordered_map<ObjectId, ActorRecord> actors_;
+  std::map<std::string, ObjectId> actor_names_;
   std::size_t task_limit_;
   std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0;
   std::chrono::milliseconds heartbeat_;

@@ -105,10 +105,27 @@ void LocalScheduler::finished_inline(const ResourceDemand& d) {
   if (queued_ > 0 && idle_ > 0) wake_idle_locked();
 }
 
+void LocalScheduler::hold(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  available_.take(d);
+  load_changed.store(true, std::memory_order_relaxed);
+}
+
+void LocalScheduler::release(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  available_.give(d);
+  load_changed.store(true, std::memory_order_relaxed);
+  run_more_locked();
+}
+
 void LocalScheduler::block(const ResourceDemand& d) {
   std::lock_guard lk(mu_);
   available_.cpu += d.cpu;
   load_changed.store(true, std::memory_order_relaxed);
+  run_more_locked();
+}
+
+void LocalScheduler::run_more_locked() {
   bool runnable = false;
   for (auto& q : queues_)
     if (!q.tasks.empty() && available_.fits(q.demand)) { runnable = true; break; }

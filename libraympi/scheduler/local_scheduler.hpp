@@ -43,6 +43,11 @@ class LocalScheduler {
   /// finished_inline.
   TaskPtr take_queued(ObjectId id);
   void finished_inline(const ResourceDemand& d);
+  /// An actor takes what it holds for its lifetime (already within the
+  /// placement demand its creation ran with).
+  void hold(const ResourceDemand& d);
+  /// A dead actor's resources return.
+  void release(const ResourceDemand& d);
   /// The current task blocks in get/wait: lend its CPUs to others.
   void block(const ResourceDemand& d);
   void unblock(const ResourceDemand& d);
@@ -61,6 +66,7 @@ class LocalScheduler {
   TaskPtr pick_locked();
   void maybe_add_worker_locked();
   bool wake_idle_locked();
+  void run_more_locked();
 
   ResourceSet total_;
   ResourceSet available_;

@@ -12,6 +12,7 @@
 
 namespace raympi::detail {
 
+/// @brief A task, actor creation or actor method call as a node holds it.
 struct Task {
   ObjectId id;  // also the id of its result
   const FunctionInfo* fn = nullptr;
@@ -26,7 +27,11 @@ struct Task {
   std::atomic<int> missing{0};
   std::vector<std::pair<std::int32_t, std::uint64_t>> locality;
   double submitted_at = 0;
-  std::uint64_t seq = 0;
+  std::uint64_t seq = 0;  // ready-queue order
+  TaskKind kind = TaskKind::task;
+  ObjectId actor;          // actor_call: calls of one caller run in call_seq order
+  std::uint64_t caller = 0, call_seq = 0;
+  ActorSpec spec;          // actor_create
 
   std::string display_name() const { return name.empty() ? (fn ? fn->name : std::string("?")) : name; }
 };

@@ -35,7 +35,10 @@ enum class MsgType : std::uint8_t {
   gcs_reply,        // GcsReplyMsg: GCS -> asker
   shutdown,         // ShutdownMsg: driver -> all
   shutdown_ack,     // ShutdownMsg: all -> driver
+  actor_kill,       // ActorKillMsg: any -> the actor's node
+  actor_release,    // IdMsg: the actor id's owner -> the actor's node (no handle left)
 };
+
 
 struct TaskHeader {
   ObjectId id;
@@ -48,8 +51,38 @@ struct TaskHeader {
   std::vector<ObjectId> refs;
   std::vector<std::pair<std::int32_t, std::uint64_t>> locality;  // rank -> argument bytes there
   double submitted_at = 0;
+  TaskKind kind = TaskKind::task;
+  ObjectId actor;                 // actor_call: the actor
+  std::uint64_t caller = 0, seq = 0;  // actor_call: calls of one caller run in seq order
+  ActorSpec spec;                 // actor_create
   template <class A>
-  void serialize(A& ar) { ar(id, fn_id, name, demand, max_retries, minter, deps, refs, locality, submitted_at); }
+  void serialize(A& ar) {
+    ar(id, fn_id, name, demand, max_retries, minter, deps, refs, locality, submitted_at, kind);
+    if (kind == TaskKind::actor_call) ar(actor, caller, seq);
+    if (kind == TaskKind::actor_create) ar(spec);
+  }
+};
+
+struct ActorKillMsg {
+  ObjectId actor;
+  bool no_restart = true;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) { ar(actor, no_restart, reason); }
+};
+
+enum class ActorState : std::uint8_t { pending, alive, restarting, dead };
+
+/// A change of an actor's state, node -> GCS actor table.
+struct ActorEvent {
+  ObjectId actor;
+  std::int32_t node = -1;
+  ActorState state = ActorState::pending;
+  std::int32_t restarts = 0;
+  std::string actor_class;
+  std::string message;
+  template <class A>
+  void serialize(A& ar) { ar(actor, node, state, restarts, actor_class, message); }
 };
 
 struct TaskDoneMsg {
@@ -124,8 +157,11 @@ struct TaskEvent {
   ErrorKind error = ErrorKind::none;
   std::uint64_t result_size = 0;
   std::vector<ObjectId> deps;
+  ObjectId actor;  // method calls: the actor (its row in the timeline)
   template <class A>
-  void serialize(A& ar) { ar(id, fn_id, name, node, worker, submitted, started, finished, error, result_size, deps); }
+  void serialize(A& ar) {
+    ar(id, fn_id, name, node, worker, submitted, started, finished, error, result_size, deps, actor);
+  }
 };
 
 struct GcsEventsMsg {
@@ -133,17 +169,23 @@ struct GcsEventsMsg {
   std::vector<TaskEvent> tasks;
   std::vector<std::pair<ObjectId, std::uint64_t>> objects_created;
   std::vector<ObjectId> objects_freed;
+  std::vector<ActorEvent> actors;
   template <class A>
-  void serialize(A& ar) { ar(node, tasks, objects_created, objects_freed); }
+  void serialize(A& ar) { ar(node, tasks, objects_created, objects_freed, actors); }
+  bool empty() const { return tasks.empty() && objects_created.empty() && objects_freed.empty() && actors.empty(); }
 };
 
-enum class GcsQueryKind : std::uint8_t { nodes, tables };
+enum class GcsQueryKind : std::uint8_t { nodes, tables, actor_register, actor_lookup, actor_forget };
 
 struct GcsQueryMsg {
   std::uint64_t request = 0;
   GcsQueryKind kind = GcsQueryKind::nodes;
+  std::string name;          // actor queries
+  ObjectId actor;
+  std::string actor_class;
+  std::int32_t minter = -1;  // actor_register: who minted the token for `actor`
   template <class A>
-  void serialize(A& ar) { ar(request, kind); }
+  void serialize(A& ar) { ar(request, kind, name, actor, actor_class, minter); }
 };
 
 struct NodeRecordWire {
@@ -161,8 +203,12 @@ struct GcsReplyMsg {
   std::uint64_t request = 0;
   std::vector<NodeRecordWire> nodes;
   std::map<std::string, std::uint64_t> counters;  // table sizes
+  std::string error;         // actor_register: why the name was refused
+  ObjectId actor;            // actor_lookup: the actor, with one token minted by `minter`
+  std::string actor_class;
+  std::int32_t minter = -1;
   template <class A>
-  void serialize(A& ar) { ar(request, nodes, counters); }
+  void serialize(A& ar) { ar(request, nodes, counters, error, actor, actor_class, minter); }
 };
 
 struct ShutdownMsg {

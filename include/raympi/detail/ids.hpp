@@ -12,10 +12,16 @@ struct ObjectId {
   std::uint64_t value = 0;
 
   static constexpr int kOwnerShift = 44;
+  /// Marks the ids of actors (their handles are references to this id).
+  static constexpr std::uint64_t kActorBit = 1ull << (kOwnerShift - 1);
   static ObjectId make(int owner_rank, std::uint64_t counter) {
-    return ObjectId{(std::uint64_t(owner_rank + 1) << kOwnerShift) | (counter & ((1ull << kOwnerShift) - 1))};
+    return ObjectId{(std::uint64_t(owner_rank + 1) << kOwnerShift) | (counter & (kActorBit - 1))};
+  }
+  static ObjectId make_actor(int owner_rank, std::uint64_t counter) {
+    return ObjectId{make(owner_rank, counter).value | kActorBit};
   }
   int owner() const { return int(value >> kOwnerShift) - 1; }
+  bool is_actor() const { return (value & kActorBit) != 0; }
   bool nil() const { return value == 0; }
   friend bool operator==(ObjectId a, ObjectId b) { return a.value == b.value; }
   friend bool operator!=(ObjectId a, ObjectId b) { return a.value != b.value; }

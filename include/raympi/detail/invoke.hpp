@@ -2,7 +2,9 @@
 // Typed invokers: read each parameter from the task's argument bytes (or its
 // resolved dependency), call the function, serialise the result.
 
+#include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -83,6 +85,39 @@ template <class R, class... P>
 void invoke_function(const void* address, Invocation& inv) {
   auto fn = reinterpret_cast<R (*)(P...)>(const_cast<void*>(address));
   invoke_impl(fn, inv, std::index_sequence_for<P...>{});
+}
+
+/// The class an actor factory builds: A for std::unique_ptr<A> or A*, else void.
+template <class R>
+struct factory_product { using type = void; };
+template <class A, class D>
+  requires std::is_class_v<A>
+struct factory_product<std::unique_ptr<A, D>> { using type = A; };
+template <class A>
+  requires std::is_class_v<A>
+struct factory_product<A*> { using type = A; };
+template <class R>
+using factory_product_t = typename factory_product<std::decay_t<R>>::type;
+
+/// Runs an actor factory: the built instance lands in `inv.instance` (its
+/// deleter is the one the factory's smart pointer carries).
+template <class R, class... P>
+void invoke_factory(const void* address, Invocation& inv) {
+  using A = factory_product_t<R>;
+  std::shared_ptr<A> made;
+  auto fn = [&](P... p) {
+    if constexpr (std::is_pointer_v<R>) made.reset(reinterpret_cast<R (*)(P...)>(const_cast<void*>(address))(
+        std::forward<P>(p)...));
+    else made = std::shared_ptr<A>(reinterpret_cast<R (*)(P...)>(const_cast<void*>(address))(std::forward<P>(p)...));
+  };
+  std::tuple<ArgHolder<std::decay_t<P>>...> holders;
+  std::size_t dep_slot = 0;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (std::get<I>(holders).load(inv, dep_slot), ...);
+    fn(std::get<I>(holders).template pass<P>()...);
+  }(std::index_sequence_for<P...>{});
+  if (!made) throw std::runtime_error("the actor factory returned a null pointer");
+  inv.instance = std::static_pointer_cast<void>(made);
 }
 
 }  // namespace raympi::detail

@@ -4,6 +4,9 @@
 // the same executable agrees on them whatever the static-initialisation order.
 
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -24,17 +27,21 @@ struct FunctionInfo {
   std::string key;       // name + type: what ranks compare
   std::uint64_t id = 0;  // hash of key
   FunctionKind kind = FunctionKind::function;
-  InvokeFn invoke = nullptr;
-  const void* address = nullptr;
+  InvokeFn invoke = nullptr;      // as a task; for a method: on Invocation::self
+  const void* address = nullptr;  // the function, or a copy of the member pointer's bytes
+  InvokeFn factory = nullptr;     // as an actor factory (returns unique_ptr<A> / A*)
+  std::string actor_class;        // factories: the class built; methods: the class they belong to
 };
 
 const FunctionInfo* register_function(const void* address, const char* name, const char* type_name,
-                                      InvokeFn invoke);
+                                      InvokeFn invoke, InvokeFn factory = nullptr, const char* actor_class = "");
 const FunctionInfo* register_method(const void* pointer_bytes, std::size_t size, const char* name,
-                                    const char* type_name);
+                                    const char* type_name, InvokeFn invoke, const char* actor_class);
 const FunctionInfo* find_function(const void* address);
 const FunctionInfo* find_function(std::uint64_t id);
+const FunctionInfo* find_method(const void* pointer_bytes, std::size_t size);
 [[noreturn]] void throw_unregistered(const void* address);
+[[noreturn]] void throw_unregistered_method(const char* class_name);
 
 template <class F>
 struct fn_traits;
@@ -52,6 +59,22 @@ template <class C, class R, class... P>
 struct fn_traits<R (C::*)(P...)> : fn_traits<R (*)(P...)> {};
 template <class C, class R, class... P>
 struct fn_traits<R (C::*)(P...) const noexcept> : fn_traits<R (*)(P...)> {};
+template <class C, class R, class... P>
+struct fn_traits<R (C::*)(P...) noexcept> : fn_traits<R (*)(P...)> {};
+
+/// The class a member function pointer belongs to.
+template <class M>
+struct method_class;
+template <class C, class R, class... P>
+struct method_class<R (C::*)(P...)> { using type = C; };
+template <class C, class R, class... P>
+struct method_class<R (C::*)(P...) const> { using type = C; };
+template <class C, class R, class... P>
+struct method_class<R (C::*)(P...) noexcept> { using type = C; };
+template <class C, class R, class... P>
+struct method_class<R (C::*)(P...) const noexcept> { using type = C; };
+template <class M>
+using method_class_t = typename method_class<M>::type;
 
 /// cereal's traits accept any smart pointer; look through it to the pointee.
 template <class T>
@@ -80,11 +103,47 @@ InvokeFn invoker_for(R (*)(P...)) {
   else return &invoke_unreturnable<R, P...>;
 }
 
+template <class M, class R, class... P>
+void invoke_method_with(const M& m, Invocation& inv, R (*)(P...)) {
+  auto* self = static_cast<method_class_t<M>*>(inv.self);
+  std::tuple<ArgHolder<std::decay_t<P>>...> holders;
+  std::size_t dep_slot = 0;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (std::get<I>(holders).load(inv, dep_slot), ...);
+    if constexpr (std::is_void_v<R>) std::invoke(m, self, std::get<I>(holders).template pass<P>()...);
+    else store_result(inv, std::invoke(m, self, std::get<I>(holders).template pass<P>()...));
+  }(std::index_sequence_for<P...>{});
+}
+
+/// Runs a member function on `inv.self`; `pointer` holds the member pointer's bytes.
+template <class M>
+void invoke_method(const void* pointer, Invocation& inv) {
+  M m;
+  std::memcpy(static_cast<void*>(&m), pointer, sizeof m);
+  invoke_method_with(m, inv, typename fn_traits<M>::pointer{});
+}
+
+template <class M>
+InvokeFn method_invoker_for() {
+  using Pointer = typename fn_traits<M>::pointer;
+  return []<class R, class... P>(R (*)(P...)) -> InvokeFn {
+    (check_parameter<P>(), ...);
+    if constexpr (is_returnable_v<R>) return &invoke_method<M>;
+    else return &invoke_unreturnable<R, P...>;
+  }(Pointer{});
+}
+
 /// @brief Registers what RAYMPI_REMOTE names; overloads per kind of callable.
 struct Registrar {
   template <class R, class... P>
   static const FunctionInfo* add(R (*f)(P...), const char* name) {
-    return register_function(reinterpret_cast<const void*>(f), name, typeid(f).name(), invoker_for(f));
+    using A = factory_product_t<R>;
+    if constexpr (std::is_void_v<A>) {
+      return register_function(reinterpret_cast<const void*>(f), name, typeid(f).name(), invoker_for(f));
+    } else {
+      return register_function(reinterpret_cast<const void*>(f), name, typeid(f).name(), invoker_for(f),
+                               &invoke_factory<R, P...>, typeid(A).name());
+    }
   }
   template <class R, class... P>
   static const FunctionInfo* add(R (*f)(P...) noexcept, const char* name) {
@@ -93,7 +152,8 @@ struct Registrar {
   template <class M>
     requires std::is_member_function_pointer_v<M>
   static const FunctionInfo* add(M m, const char* name) {
-    return register_method(&m, sizeof m, name, typeid(M).name());
+    return register_method(&m, sizeof m, name, typeid(M).name(), method_invoker_for<M>(),
+                           typeid(method_class_t<M>).name());
   }
 };
 

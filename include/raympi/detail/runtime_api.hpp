@@ -3,6 +3,7 @@
 // runtime inside libraympi. Everything here is type-erased.
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -18,6 +19,8 @@ struct FunctionInfo;
 
 /// @brief A resource demand: CPU and GPU slots plus named custom resources.
 struct ResourceDemand {
+  ResourceDemand() = default;
+  explicit ResourceDemand(double cpus) : cpu(cpus) {}
   double cpu = 1;
   double gpu = 0;
   std::vector<std::pair<std::string, double>> custom;  // sorted by name, no duplicates
@@ -27,15 +30,30 @@ struct ResourceDemand {
   void serialize(Archive& ar) { ar(cpu, gpu, custom); }
 };
 
-/// @brief What the typed front end hands to the runtime for one task.
+enum class TaskKind : std::uint8_t { task = 0, actor_create = 1, actor_call = 2 };
+
+/// @brief What an actor creation carries besides its factory call.
+struct ActorSpec {
+  ResourceDemand holds{0};   // held while the actor lives
+  std::int32_t max_restarts = 0;
+  std::string name;          // registered in the GCS when not empty
+  template <class Archive>
+  void serialize(Archive& ar) { ar(holds, max_restarts, name); }
+};
+
+/// @brief What the typed front end hands to the runtime for one task, actor
+/// creation or actor method call.
 struct TaskSubmission {
   const FunctionInfo* fn = nullptr;
   std::string name;
-  ResourceDemand demand;
+  ResourceDemand demand;          // to run (tasks) or to place (actors)
   int max_retries = 0;
   Buffer args;                    // one flag + payload per parameter
   std::vector<ObjectId> deps;     // objects to resolve before the call, by dependency slot
   std::vector<RefPtr> held;       // every ref the spec carries (dependencies and handles)
+  TaskKind kind = TaskKind::task;
+  RefPtr actor;                   // actor_call: the actor called
+  ActorSpec spec;                 // actor_create
 };
 
 /// @brief What an invoker reads and writes when a task runs.
@@ -47,9 +65,17 @@ struct Invocation {
   std::shared_ptr<const void> value;
   const std::type_info* type = nullptr;
   std::vector<RefPtr> contained;
+  void* self = nullptr;              // the actor instance a method runs on
+  std::shared_ptr<void> instance;    // what an actor factory built
 };
 
+/// Submits a task or an actor method call (returns its result's ref) or an
+/// actor creation (returns the actor's handle ref).
 RefPtr submit_task(TaskSubmission&& s);
+/// Stops an actor; `no_restart = false` counts as a crash (restarts apply).
+void kill_actor(ObjectId actor, bool no_restart);
+/// The named actor's handle ref, or a null ref; throws when its class is not `cls`.
+RefPtr lookup_actor(const std::string& name, const std::type_info& cls);
 RefPtr put_object(Buffer bytes, std::shared_ptr<const void> value, const std::type_info* type,
                   std::vector<RefPtr> contained);
 /// Blocks until every object is in this node's store; negative timeout: forever.
@@ -65,9 +91,15 @@ struct LocalStats {
   std::size_t ref_records = 0;    // reference-table records (live refs known here)
   std::size_t owned_objects = 0;  // objects this rank owns and has not freed
   std::size_t fetches = 0;        // fetches in flight
+  std::size_t actors_hosted = 0;  // actors on this node (dead ones until their last handle goes)
+  std::size_t actor_routes = 0;   // actors this process calls (where they live, call sequence)
   template <class Archive>
-  void serialize(Archive& ar) { ar(store_objects, store_bytes, ref_records, owned_objects, fetches); }
+  void serialize(Archive& ar) {
+    ar(store_objects, store_bytes, ref_records, owned_objects, fetches, actors_hosted, actor_routes);
+  }
 };
 LocalStats local_stats();
+/// The GCS's table sizes and counters (tasks, objects, actors by state, names).
+std::map<std::string, std::uint64_t> gcs_counters();
 
 }  // namespace raympi::detail
