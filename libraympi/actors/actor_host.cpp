@@ -70,12 +70,20 @@ void ActorHost::kill(bool restart, const std::string& why) {
   {
     std::lock_guard lk(mu_);
     if (phase_ == Phase::dead) return;
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation_.fetch_add(1, std::memory_order_acq_rel);  // the running call, if any, was in flight
     kill_requested_ = true;
     kill_restart_ = restart && restarts_.load() < max_restarts_;
     kill_reason_ = why;
-    // A final kill fails what is queued now, not after the running call.
-    if (!kill_restart_) die_locked(why, failed);
+    if (kill_restart_) {
+      // A crash: what is queued now was in flight and fails; calls delivered
+      // from now on wait for the rebuilt instance. Calls that arrived early
+      // (waiting for predecessors) are not queued yet and run on it too.
+      for (auto& t : ready_) failed.push_back(std::move(t));
+      ready_.clear();
+      ready_hint_.store(0, std::memory_order_release);
+    } else {
+      die_locked(why, failed);  // final: fail everything now, not after the running call
+    }
     if (sleeping_) cv_.notify_one();
   }
   for (auto& t : failed) hooks_.fail(t, why);
@@ -152,18 +160,13 @@ TaskPtr ActorHost::next_call_locked(std::unique_lock<std::mutex>& lk) {
     if (kill_requested_) {
       kill_requested_ = false;
       if (phase_ == Phase::dead) return nullptr;  // final: the queue was failed by kill()
-      // A crash with restarts left: what was queued was in flight and fails;
-      // calls that arrived early (waiting for predecessors) run on the new instance.
-      std::vector<TaskPtr> failed(std::make_move_iterator(ready_.begin()), std::make_move_iterator(ready_.end()));
-      ready_.clear();
-      ready_hint_.store(0, std::memory_order_release);
+      // A crash with restarts left (kill() failed what was in flight): rebuild.
       std::string why = kill_reason_;
       std::shared_ptr<void> old = std::move(instance_);
       restarts_.fetch_add(1);
       phase_ = Phase::restarting;
       lk.unlock();
       old.reset();  // the destructor runs on the actor's thread
-      for (auto& t : failed) hooks_.fail(t, why);
       hooks_.changed(*this, Phase::restarting, why);
       lk.lock();
       if (!build_locked(lk)) return nullptr;
