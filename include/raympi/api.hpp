@@ -97,6 +97,18 @@ inline StoredPtr fetch_one(ObjectId id, std::chrono::nanoseconds timeout) {
   if (o->error != ErrorKind::none) throw_stored_error(*o);
   return o;
 }
+/// The ids of a list of refs for get/wait; a null ref is an error.
+template <class R>
+std::vector<ObjectId> ids_of(const std::vector<R>& refs) {
+  std::vector<ObjectId> ids;
+  ids.reserve(refs.size());
+  for (auto& r : refs) {
+    if (!r.valid()) throw Error("raympi::get: a null ObjectRef in the list");
+    ids.push_back(r.handle().id());
+  }
+  return ids;
+}
+
 }  // namespace detail
 
 /// @brief Blocks until the object exists and returns a copy of its value.
@@ -133,14 +145,9 @@ inline void get(const ObjectRef<void>& ref) { detail::fetch_one(ref.handle().id(
 /// std::vector<int> xs = raympi::get(refs);
 /// @endcode
 template <class T>
+  requires(!std::is_void_v<T>)
 std::vector<T> get(const std::vector<ObjectRef<T>>& refs) {
-  std::vector<detail::ObjectId> ids;
-  ids.reserve(refs.size());
-  for (auto& r : refs) {
-    if (!r.valid()) throw Error("raympi::get: a null ObjectRef in the list");
-    ids.push_back(r.handle().id());
-  }
-  auto objs = detail::get_objects(ids, forever);
+  auto objs = detail::get_objects(detail::ids_of(refs), forever);
   std::vector<T> out;
   out.reserve(objs.size());
   for (auto& o : objs) {
@@ -148,6 +155,18 @@ std::vector<T> get(const std::vector<ObjectRef<T>>& refs) {
     out.push_back(o->template copy<T>());
   }
   return out;
+}
+
+/// @brief Waits for many void tasks or actor calls; rethrows the first failure (in input order).
+///
+/// @code
+/// std::vector<raympi::ObjectRef<void>> done;
+/// for (auto& a : actors) done.push_back(a.task(&Model::set_weights).remote(avg));
+/// raympi::get(done);
+/// @endcode
+inline void get(const std::vector<ObjectRef<void>>& refs) {
+  for (auto& o : detail::get_objects(detail::ids_of(refs), forever))
+    if (o->error != detail::ErrorKind::none) detail::throw_stored_error(*o);
 }
 
 /// @brief A shared, read-only view of the object: no copy where this node holds it,
