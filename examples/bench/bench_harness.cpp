@@ -25,9 +25,12 @@ const char* const kUsage =
     "  --duration SECONDS     measured time per metric (default 1)\n"
     "  --warmup SECONDS       warm-up time per metric (default 0.25)\n"
     "  --filter TEXT          run only the metrics whose name (with its location suffix) contains TEXT\n"
-    "  --batch N              tasks per round in tasks_async, tasks_and_get_batch, wait_1k_refs (default 1000)\n"
-    "  --clients N            client tasks in multi_client_tasks_async (default 4)\n"
-    "  --client-tasks N       tasks per client per round in multi_client_tasks_async (default 1000)\n"
+    "  --batch N              tasks (calls) per round in tasks_async, tasks_and_get_batch, wait_1k_refs,\n"
+    "                         1_1_actor_calls_async, 1_n_actor_calls_async (default 1000)\n"
+    "  --clients N            client tasks in multi_client_tasks_async, n_n_actor_calls_async (default 4)\n"
+    "  --client-tasks N       tasks (calls) per client per round in multi_client_tasks_async,\n"
+    "                         n_n_actor_calls_async (default 1000)\n"
+    "  --actors N             actors in 1_n_actor_calls_async, n_n_actor_calls_async (default 4)\n"
     "  --put-mb MB            bytes per put in single_client_put_gigabytes, in MB (default 100)\n"
     "  --metric-timeout S     abort the job when one metric runs longer than S seconds\n"
     "  --check-targets        exit with status 1 when a target is missed\n"
@@ -82,7 +85,8 @@ std::optional<std::string> parse_options(int argc, char** argv, Options& o, bool
     } else if (arg == "--list") {
       err = flag(o.list);
     } else if (arg == "--duration" || arg == "--warmup" || arg == "--put-mb" || arg == "--metric-timeout" ||
-               arg == "--filter" || arg == "--batch" || arg == "--clients" || arg == "--client-tasks") {
+               arg == "--filter" || arg == "--batch" || arg == "--clients" || arg == "--client-tasks" ||
+               arg == "--actors") {
       auto v = take();
       if (!v) return arg + " needs a value";
       if (arg == "--duration") err = number(arg, *v, 0.001, o.duration);
@@ -92,6 +96,7 @@ std::optional<std::string> parse_options(int argc, char** argv, Options& o, bool
       else if (arg == "--filter") o.filter = *v;
       else if (arg == "--batch") err = integer(arg, *v, 1, o.batch);
       else if (arg == "--clients") err = integer(arg, *v, 1, o.clients);
+      else if (arg == "--actors") err = integer(arg, *v, 1, o.actors);
       else err = integer(arg, *v, 1, o.client_tasks);
     } else {
       return "unknown option '" + std::string(argv[i]) + "'";
@@ -144,6 +149,33 @@ void Watchdog::loop() {
 
 // ---------------------------------------------------------------------------
 // Timing
+
+void check_echo_sum(const std::vector<int>& got, std::int64_t first, const char* what) {
+  std::int64_t expect = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) expect += first + static_cast<std::int64_t>(i);
+  std::int64_t sum = std::accumulate(got.begin(), got.end(), std::int64_t{0});
+  if (sum != expect) throw std::runtime_error(std::string(what) + " returned wrong values");
+}
+
+Measure time_batches(const std::function<raympi::ObjectRef<int>(int)>& submit, int n, double warmup, double duration,
+                     const char* what, double* submit_us) {
+  std::vector<raympi::ObjectRef<int>> refs;
+  refs.reserve(static_cast<std::size_t>(n));
+  double submit_seconds = 0;
+  std::uint64_t submitted = 0;
+  Measure m = timeit(
+      [&] {
+        refs.clear();
+        auto s0 = Clock::now();
+        for (int i = 0; i < n; ++i) refs.push_back(submit(i));
+        submit_seconds += seconds_since(s0);
+        submitted += static_cast<std::uint64_t>(n);
+        check_echo_sum(raympi::get(refs), 0, what);
+      },
+      n, warmup, duration);
+  if (submit_us) *submit_us = 1e6 * submit_seconds / static_cast<double>(std::max<std::uint64_t>(submitted, 1));
+  return m;
+}
 
 Measure timeit(const std::function<void()>& fn, double units_per_call, double warmup, double duration) {
   auto w0 = Clock::now();

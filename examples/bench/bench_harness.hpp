@@ -2,7 +2,8 @@
 /// @file bench_harness.hpp
 /// @brief raympi-bench's harness: options, the hang guard (Watchdog), timing
 /// (timeit), the printed lines and targets, where task metrics run, and the
-/// Bench runner whose metrics live in task_metrics.cpp and object_metrics.cpp.
+/// Bench runner whose metrics live in task_metrics.cpp, actor_metrics.cpp and
+/// object_metrics.cpp.
 
 // The bench uses MPI's C API only; raympi/api.hpp (included first) keeps mpi.h
 // from pulling in the deprecated C++ bindings, which need libmpi_cxx.
@@ -33,9 +34,11 @@ struct Options {
   double duration = 1.0;       // measured seconds per metric
   double warmup = 0.25;        // warm-up seconds per metric
   std::string filter;          // run only metrics whose name contains this
-  int batch = 1000;            // tasks per get in tasks_async / tasks_and_get_batch / wait_1k_refs
-  int clients = 4;             // multi_client_tasks_async: client tasks
-  int client_tasks = 1000;     // multi_client_tasks_async: tasks per client per round
+  int batch = 1000;            // tasks (calls) per get in tasks_async, tasks_and_get_batch, wait_1k_refs,
+                               // 1_1_actor_calls_async, 1_n_actor_calls_async
+  int clients = 4;             // multi_client_tasks_async, n_n_actor_calls_async: client tasks
+  int client_tasks = 1000;     // multi_client_tasks_async, n_n_actor_calls_async: tasks (calls) per client per round
+  int actors = 4;              // 1_n_actor_calls_async, n_n_actor_calls_async: actors
   double put_mb = 100;         // single_client_put_gigabytes: MB (1e6 bytes) per put
   double metric_timeout = 0;   // abort the job if one metric runs longer (0: 30 s + 10 x (warmup + duration))
   bool check_targets = false;  // exit 1 when a target is missed
@@ -87,6 +90,16 @@ struct Measure {
 
 Measure timeit(const std::function<void()>& fn, double units_per_call, double warmup, double duration);
 
+/// Throws unless `got` sums to first + (first+1) + ... (the trivial remote
+/// functions echo their argument); `what` names the function in the message.
+void check_echo_sum(const std::vector<int>& got, std::int64_t first, const char* what);
+
+/// Times batches of `n` asynchronous submissions `submit(i)` followed by one
+/// get of their (checked) results; `submit_us`, if given, receives the cost
+/// of the submissions alone per item.
+Measure time_batches(const std::function<raympi::ObjectRef<int>(int)>& submit, int n, double warmup, double duration,
+                     const char* what, double* submit_us = nullptr);
+
 // ---------------------------------------------------------------------------
 // Reporting
 
@@ -122,11 +135,11 @@ std::string build_description();
 std::string format_resources(const std::map<std::string, double>& r);
 
 // ---------------------------------------------------------------------------
-// Where task metrics run
+// Where task and actor metrics run
 
 struct Location {
   std::string suffix;       // " (driver node)" / " (other node)"
-  int rank = -1;            // node rank the tasks are pinned to
+  int rank = -1;            // node rank the tasks (actors) are pinned to
   std::string skip_reason;  // non-empty: the metrics of this location are skipped
   std::string resource() const { return "node:" + std::to_string(rank); }
 };
@@ -154,6 +167,12 @@ struct Bench {
   void multi_client(const Location& loc);
   void tasks_and_get_batch(const Location& loc);
   void wait_1k_refs(const Location& loc);
+
+  // Actor metrics (actor_metrics.cpp).
+  void actor_calls_sync(const Location& loc);
+  void actor_calls_async(const Location& loc, bool driver_node);
+  void actor_calls_1_n(const Location& loc);
+  void actor_calls_n_n(const Location& loc);
 
   // put/get metrics (object_metrics.cpp).
   void put_calls();

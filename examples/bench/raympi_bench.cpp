@@ -6,7 +6,8 @@
 // the driver (this main, past raympi::init) runs on rank 2. Every node rank
 // carries a custom resource "node:<rank>" (amount 1), so a task that asks for
 // a sliver of it is placed on that rank: "(driver node)" figures are tasks
-// that ran on rank 2, "(other node)" figures tasks that ran on rank 3.
+// that ran on rank 2, "(other node)" figures tasks that ran on rank 3; actors
+// are pinned the same way.
 //
 // One line per metric: Ray's metric name, where the tasks ran, the figure
 // (ops/s, or GB/s), details, and the target from the performance issue with
@@ -108,7 +109,8 @@ int main(int argc, char** argv) {
     if (opt.list || !loc.skip_reason.empty()) return;
     bool wanted = false;
     for (const char* m : {"single_client_tasks_sync", "single_client_tasks_async", "multi_client_tasks_async",
-                          "single_client_tasks_and_get_batch", "single_client_wait_1k_refs"})
+                          "single_client_tasks_and_get_batch", "single_client_wait_1k_refs", "1_1_actor_calls_sync",
+                          "1_1_actor_calls_async", "1_n_actor_calls_async", "n_n_actor_calls_async"})
       wanted = wanted || b.selected(m + loc.suffix);
     if (!wanted) return;
     watchdog.arm("the placement check on rank " + std::to_string(loc.rank), 60);
@@ -133,6 +135,10 @@ int main(int argc, char** argv) {
   for (Location* loc : {&here, &other}) b.multi_client(*loc);
   for (Location* loc : {&here, &other}) b.tasks_and_get_batch(*loc);
   for (Location* loc : {&here, &other}) b.wait_1k_refs(*loc);
+  for (Location* loc : {&here, &other}) b.actor_calls_sync(*loc);
+  for (Location* loc : {&here, &other}) b.actor_calls_async(*loc, loc == &here);
+  for (Location* loc : {&here, &other}) b.actor_calls_1_n(*loc);
+  for (Location* loc : {&here, &other}) b.actor_calls_n_n(*loc);
   b.put_calls();
   b.get_calls();
   b.put_gigabytes();

@@ -43,12 +43,6 @@ raympi::TaskCaller<int (*)(int)> pinned_nop(const Location& loc) {
   return t;
 }
 
-void check_sum(const std::vector<int>& got, std::int64_t first) {
-  std::int64_t expect = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) expect += first + static_cast<std::int64_t>(i);
-  std::int64_t sum = std::accumulate(got.begin(), got.end(), std::int64_t{0});
-  if (sum != expect) throw std::runtime_error("nop returned wrong values");
-}
 
 }  // namespace
 
@@ -73,26 +67,11 @@ void Bench::tasks_sync(const Location& loc, bool driver_node) {
 void Bench::tasks_async(const Location& loc, bool driver_node) {
   run("single_client_tasks_async" + loc.suffix, loc.skip_reason, [&](const std::string& name) {
     auto t = pinned_nop(loc);
-    const int n = opt.batch;
-    std::vector<raympi::ObjectRef<int>> refs;
-    refs.reserve(static_cast<std::size_t>(n));
-    double submit_seconds = 0;
-    std::uint64_t submitted = 0;
-    Measure m = timeit(
-        [&] {
-          refs.clear();
-          auto s0 = Clock::now();
-          for (int i = 0; i < n; ++i) refs.push_back(t.remote(i));
-          submit_seconds += seconds_since(s0);
-          submitted += static_cast<std::uint64_t>(n);
-          check_sum(raympi::get(refs), 0);
-        },
-        n, opt.warmup, opt.duration);
-    refs.clear();
+    double submit_us = 0;
+    Measure m = time_batches([&](int i) { return t.remote(i); }, opt.batch, opt.warmup, opt.duration, "nop", &submit_us);
     report(tally, name, m, "ops/s",
-           fmt("%.2f us per task; ", 1e6 / m.rate) +
-               fmt("submit alone %.2f us per task; ", 1e6 * submit_seconds / static_cast<double>(submitted)) +
-               std::to_string(n) + " tasks per get",
+           fmt("%.2f us per task; ", 1e6 / m.rate) + fmt("submit alone %.2f us per task; ", submit_us) +
+               std::to_string(opt.batch) + " tasks per get",
            {Target::kMinRate, driver_node ? 500'000.0 : 200'000.0});
   });
 }
@@ -133,7 +112,7 @@ void Bench::tasks_and_get_batch(const Location& loc) {
         [&] {
           refs.clear();
           for (int i = 0; i < n; ++i) refs.push_back(t.remote(i));
-          check_sum(raympi::get(refs), 0);
+          check_echo_sum(raympi::get(refs), 0, "nop");
         },
         1, opt.warmup, opt.duration);
     refs.clear();

@@ -74,19 +74,16 @@ class ActorMethodCaller {
 /// int v = raympi::get(c.task(&Counter::increment).remote());   // 11
 /// @endcode
 template <class A>
-class ActorHandle {
+class ActorHandle : public detail::RefHandle<ActorHandle<A>> {
  public:
   using actor_type = A;
 
   /// An empty handle (refers to no actor).
   ActorHandle() = default;
   /// @brief Internal: wraps a handle ref the runtime made.
-  explicit ActorHandle(detail::RefPtr p) : ptr_(std::move(p)) {}
+  explicit ActorHandle(detail::RefPtr p) : detail::RefHandle<ActorHandle<A>>(std::move(p)) {}
 
-  /// True unless default-constructed.
-  bool valid() const { return bool(ptr_); }
-  /// The job-wide actor id, as a number (for logs).
-  std::uint64_t id() const { return ptr_.id().value; }
+  // valid(), id() (the job-wide actor id), ==, <, serialisation: see detail::RefHandle.
 
   /// A method of A to call remotely: `handle.task(&A::method).remote(args...)`.
   template <class M>
@@ -97,7 +94,7 @@ class ActorHandle {
                   "For an inherited method, add a forwarding method to A and register that.");
     const detail::FunctionInfo* info = detail::find_method(&method, sizeof method);
     if (!info) detail::throw_unregistered_method(typeid(A).name());
-    return ActorMethodCaller<A, M>(info, ptr_);
+    return ActorMethodCaller<A, M>(info, this->ptr_);
   }
 
   /// @brief Stops the actor. Its queued and later calls fail with
@@ -105,30 +102,9 @@ class ActorHandle {
   /// (the name is released); `no_restart = false` counts as a crash, and the
   /// actor is rebuilt while it has restarts left.
   void kill(bool no_restart = true) const {
-    if (!ptr_) throw Error("raympi: kill() on an empty ActorHandle");
-    detail::kill_actor(ptr_.id(), no_restart);
+    if (!this->ptr_) throw Error("raympi: kill() on an empty ActorHandle");
+    detail::kill_actor(this->ptr_.id(), no_restart);
   }
-
-  friend bool operator==(const ActorHandle& a, const ActorHandle& b) { return a.id() == b.id(); }
-  friend bool operator<(const ActorHandle& a, const ActorHandle& b) { return a.id() < b.id(); }
-
-  /// @brief Internal: the handle ref.
-  const detail::RefPtr& handle() const { return ptr_; }
-
-  template <class Archive>
-  void save(Archive& ar) const {
-    ar(ptr_.id().value);
-    detail::note_serialized_ref(ptr_);
-  }
-  template <class Archive>
-  void load(Archive& ar) {
-    detail::ObjectId id;
-    ar(id.value);
-    ptr_ = detail::ref_from_wire(id);
-  }
-
- private:
-  detail::RefPtr ptr_;
 };
 
 /// @brief An actor factory with its options; `remote` creates one actor.

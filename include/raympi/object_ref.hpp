@@ -19,7 +19,7 @@ namespace raympi {
 /// int v = raympi::get(s);                                       // 8
 /// @endcode
 template <class T>
-class ObjectRef {
+class ObjectRef : public detail::RefHandle<ObjectRef<T>> {
  public:
   static_assert(!std::is_reference_v<T> && !std::is_const_v<T>,
                 "raympi::ObjectRef<T>: T must be a plain value type (no reference, no const).");
@@ -28,36 +28,12 @@ class ObjectRef {
   /// A null reference (refers to nothing).
   ObjectRef() = default;
   /// @brief Internal: wraps a handle the runtime made.
-  explicit ObjectRef(detail::RefPtr p) : ptr_(std::move(p)) {}
+  explicit ObjectRef(detail::RefPtr p) : detail::RefHandle<ObjectRef<T>>(std::move(p)) {}
 
-  /// True unless default-constructed.
-  bool valid() const { return bool(ptr_); }
-  /// The job-wide object id, as a number (for logs).
-  std::uint64_t id() const { return ptr_.id().value; }
+  // valid(), id(), ==, <, serialisation: see detail::RefHandle.
+
   /// The rank that owns the object (its submitter or `put` caller).
-  int owner_rank() const { return ptr_.id().owner(); }
-
-  friend bool operator==(const ObjectRef& a, const ObjectRef& b) { return a.id() == b.id(); }
-  friend bool operator!=(const ObjectRef& a, const ObjectRef& b) { return a.id() != b.id(); }
-  friend bool operator<(const ObjectRef& a, const ObjectRef& b) { return a.id() < b.id(); }
-
-  /// @brief Internal: the handle.
-  const detail::RefPtr& handle() const { return ptr_; }
-
-  template <class Archive>
-  void save(Archive& ar) const {
-    ar(ptr_.id().value);
-    detail::note_serialized_ref(ptr_);
-  }
-  template <class Archive>
-  void load(Archive& ar) {
-    detail::ObjectId id;
-    ar(id.value);
-    ptr_ = detail::ref_from_wire(id);
-  }
-
- private:
-  detail::RefPtr ptr_;
+  int owner_rank() const { return this->ptr_.id().owner(); }
 };
 
 namespace detail {

@@ -104,20 +104,10 @@ struct remote_result<Fn> {
 /// raympi::get(done);
 /// @endcode
 template <>
-class ObjectRef<void> {
+class ObjectRef<void> : public detail::RefHandle<ObjectRef<void>> {
  public:
   ObjectRef() = default;
-  explicit ObjectRef(detail::RefPtr p) : ptr_(std::move(p)) {}
-  bool valid() const { return bool(ptr_); }
-  std::uint64_t id() const { return ptr_.id().value; }
-  const detail::RefPtr& handle() const { return ptr_; }
-  template <class Archive>
-  void save(Archive& ar) const { ar(ptr_.id().value); detail::note_serialized_ref(ptr_); }
-  template <class Archive>
-  void load(Archive& ar) { detail::ObjectId id; ar(id.value); ptr_ = detail::ref_from_wire(id); }
-
- private:
-  detail::RefPtr ptr_;
+  explicit ObjectRef(detail::RefPtr p) : detail::RefHandle<ObjectRef<void>>(std::move(p)) {}
 };
 
 /// @brief A remote function with its options; `remote` submits one call.

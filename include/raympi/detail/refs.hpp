@@ -44,6 +44,44 @@ class RefPtr {
   RefEntry* e_ = nullptr;
 };
 
+void note_serialized_ref(const RefPtr& p);
+RefPtr ref_from_wire(ObjectId id);
+
+/// @brief What every handle on a job-wide id shares (ObjectRef, ActorHandle):
+/// validity, the id, comparisons, and serialisation as a counted reference.
+template <class Derived>
+class RefHandle {
+ public:
+  RefHandle() = default;
+  explicit RefHandle(RefPtr p) : ptr_(std::move(p)) {}
+
+  /// True unless default-constructed.
+  bool valid() const { return bool(ptr_); }
+  /// The job-wide id, as a number (for logs).
+  std::uint64_t id() const { return ptr_.id().value; }
+  /// @brief Internal: the handle.
+  const RefPtr& handle() const { return ptr_; }
+
+  friend bool operator==(const Derived& a, const Derived& b) { return a.id() == b.id(); }
+  friend bool operator!=(const Derived& a, const Derived& b) { return a.id() != b.id(); }
+  friend bool operator<(const Derived& a, const Derived& b) { return a.id() < b.id(); }
+
+  template <class Archive>
+  void save(Archive& ar) const {
+    ar(ptr_.id().value);
+    note_serialized_ref(ptr_);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    ObjectId id;
+    ar(id.value);
+    ptr_ = ref_from_wire(id);
+  }
+
+ protected:
+  RefPtr ptr_;
+};
+
 /// While alive on a thread, ObjectRefs serialised there are recorded (and kept
 /// alive) in `sink`: the refs a message or stored object carries.
 class CollectScope {
@@ -69,8 +107,5 @@ class ContainerScope {
  private:
   ObjectId prev_;
 };
-
-void note_serialized_ref(const RefPtr& p);
-RefPtr ref_from_wire(ObjectId id);
 
 }  // namespace raympi::detail
