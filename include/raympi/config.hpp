@@ -37,8 +37,14 @@ struct Config {
   std::string log_level;
   /// Period of node heartbeats to the GCS. `RAYMPI_HEARTBEAT_MS`.
   std::chrono::milliseconds heartbeat_period{-1};
-  /// How long an idle progress or worker thread polls before it blocks (µs). `RAYMPI_SPIN_US`.
+  /// How long an idle worker or actor thread, or a caller waiting in get/wait,
+  /// polls before it blocks (µs; default 50). `RAYMPI_SPIN_US`.
   int spin_us = -1;
+  /// How long a progress thread polls after activity before it blocks (µs;
+  /// default 100). Every cross-rank message passes two progress threads, and
+  /// waking a blocked one costs far more than a round trip, so they outlast one.
+  /// `RAYMPI_PROGRESS_SPIN_US`.
+  int progress_spin_us = -1;
   /// Longest sleep of an idle MPI progress loop between polls (µs). `RAYMPI_MAX_BACKOFF_US`.
   int max_backoff_us = -1;
 };

@@ -82,10 +82,12 @@ Config resolve_config(Config cfg) {
   if (cfg.heartbeat_period.count() < 0)
     cfg.heartbeat_period = std::chrono::milliseconds(
         env("RAYMPI_HEARTBEAT_MS") ? long(parse_number(env("RAYMPI_HEARTBEAT_MS"), "RAYMPI_HEARTBEAT_MS")) : 1000);
-  if (cfg.spin_us < 0) cfg.spin_us = env("RAYMPI_SPIN_US") ? int(parse_number(env("RAYMPI_SPIN_US"), "RAYMPI_SPIN_US")) : 50;
-  if (cfg.max_backoff_us < 0)
-    cfg.max_backoff_us =
-        env("RAYMPI_MAX_BACKOFF_US") ? int(parse_number(env("RAYMPI_MAX_BACKOFF_US"), "RAYMPI_MAX_BACKOFF_US")) : 2000;
+  auto micros = [&](int& field, const char* name, int fallback) {
+    if (field < 0) field = env(name) ? int(parse_number(env(name), name)) : fallback;
+  };
+  micros(cfg.spin_us, "RAYMPI_SPIN_US", 50);
+  micros(cfg.progress_spin_us, "RAYMPI_PROGRESS_SPIN_US", 100);
+  micros(cfg.max_backoff_us, "RAYMPI_MAX_BACKOFF_US", 2000);
   return cfg;
 }
 

@@ -137,7 +137,8 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   opts.rank = rank;
   opts.nodes = exchange_nodes(s->comm, roles, cfg);
   opts.function_keys = registry_keys();
-  Transport::Tuning tuning{std::chrono::microseconds(cfg.spin_us), std::chrono::microseconds(cfg.max_backoff_us)};
+  Transport::Tuning tuning{std::chrono::microseconds(cfg.progress_spin_us),
+                           std::chrono::microseconds(cfg.max_backoff_us)};
   opts.cfg = std::move(cfg);
   std::unique_ptr<Transport> transport;
   if (size == 1) transport = std::make_unique<LoopbackTransport>(tuning);

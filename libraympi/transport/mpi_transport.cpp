@@ -16,6 +16,9 @@ namespace {
 constexpr int kControlTag = 7331;
 constexpr std::uint8_t kBatch = 0xFF;            // first byte of a batch of framed messages
 constexpr std::size_t kBatchLimit = 64 * 1024;  // bigger messages travel alone (no copy)
+// Posted by the sending thread when nothing else is queued: small enough to go
+// eagerly (the receiver needs no further progress from us to get it).
+constexpr std::size_t kDirectLimit = 4 * 1024;
 
 Buffer take_malloced(char* p, std::size_t n) {
   Buffer b;
@@ -69,6 +72,39 @@ MpiTransport::MpiTransport(MPI_Comm comm, Tuning t)
   MPI_Group_free(&shm_group);
   MPI_Barrier(shm_comm_);  // every doorbell is constructed before anyone rings
   all_local_ = shm_size == size();
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  const char* direct = std::getenv("RAYMPI_DIRECT_SEND");
+  thread_multiple_ = provided == MPI_THREAD_MULTIPLE && !(direct && std::string(direct) == "0");
+}
+
+bool MpiTransport::post_direct_locked(int dst, Buffer& msg) {
+  if (!thread_multiple_ || msg.size > kDirectLimit) return false;
+  reap_direct_locked();
+  // One direct send per peer at a time: a stream of messages queues behind it
+  // and the progress thread batches them.
+  for (auto& d : direct_)
+    if (d.dst == dst) return false;
+  MPI_Request req;
+  MPI_Issend(msg.data, int(msg.size), MPI_BYTE, dst, kControlTag, comm_, &req);
+  direct_.push_back(DirectSend{req, std::move(msg), dst});
+  direct_count_.fetch_add(1, std::memory_order_relaxed);
+  if (Doorbell* b = bells_[std::size_t(dst)]) ring(b);
+  return true;
+}
+
+void MpiTransport::reap_direct_locked() {
+  std::size_t keep = 0;
+  for (std::size_t i = 0; i < direct_.size(); ++i) {
+    int done = 0;
+    MPI_Test(&direct_[i].request, &done, MPI_STATUS_IGNORE);
+    if (done) continue;  // the buffer goes with the entry
+    if (Doorbell* b = bells_[std::size_t(direct_[i].dst)]) ring(b);  // unmatched: ring again (see poll_remote)
+    if (keep != i) direct_[keep] = std::move(direct_[i]);
+    ++keep;
+  }
+  direct_.resize(keep);
+  direct_count_.store(int(keep), std::memory_order_relaxed);
 }
 
 MpiTransport::~MpiTransport() {

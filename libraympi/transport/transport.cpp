@@ -17,6 +17,9 @@ void Transport::send(int dst, Buffer msg) {
   if (closed_.load(std::memory_order_acquire)) return;
   {
     std::lock_guard lk(mu_);
+    if (dst != rank_ && outbox_.empty() && !flushing_ && !stop_ && !on_progress_thread() &&
+        post_direct_locked(dst, msg))
+      return;
     outbox_.emplace_back(dst, std::move(msg));
   }
   notify();
@@ -66,14 +69,20 @@ void Transport::loop() {
     {
       std::lock_guard lk(mu_);
       batch.swap(outbox_);
+      flushing_ = !batch.empty();
       stopping = stop_;
+      reap_direct_locked();
     }
     for (auto& [dst, msg] : batch) {
       if (dst == rank_) deliver(rank_, std::move(msg));
       else send_remote(dst, std::move(msg));
       active = true;
     }
-    if (!batch.empty()) flush_remote();
+    if (!batch.empty()) {
+      flush_remote();
+      std::lock_guard lk(mu_);
+      flushing_ = false;
+    }
     batch.clear();
     if (poll_remote()) active = true;
     auto now = Clock::now();

@@ -77,6 +77,14 @@ class Transport {
   virtual bool block_until(Clock::time_point until);
   /// Wakes the progress thread if it is blocked.
   virtual void notify();
+  /// Called by send() on a thread other than the progress thread, under mu_,
+  /// when nothing of ours waits in the outbox or is being flushed: may post
+  /// `msg` right away (true) so that a latency-bound message skips the
+  /// hand-off to the progress thread. Order to each peer is kept because no
+  /// earlier message can still be unposted.
+  virtual bool post_direct_locked(int /*dst*/, Buffer& /*msg*/) { return false; }
+  /// Progress thread, under mu_: completes direct posts.
+  virtual void reap_direct_locked() {}
   void deliver(int src, Buffer msg) {
     if (!draining_) hooks_.on_message(src, std::move(msg));  // after stop: drained, not handled
   }
@@ -91,8 +99,9 @@ class Transport {
   bool sleeping_ = false;
 
  protected:
-  std::mutex mu_;  // guards outbox_ and stop_
+  std::mutex mu_;  // guards outbox_, flushing_, stop_ (and the direct posts of implementations)
   std::vector<std::pair<int, Buffer>> outbox_;
+  bool flushing_ = false;  // the progress thread posts a batch it took from the outbox
 
  private:
   bool stop_ = false;
@@ -126,8 +135,10 @@ class MpiTransport final : public Transport {
  protected:
   void send_remote(int dst, Buffer msg) override;
   bool poll_remote() override;
-  bool sends_pending() override { return !pending_.empty(); }
+  bool sends_pending() override { return !pending_.empty() || direct_count_.load(std::memory_order_relaxed) > 0; }
   bool peers_ring() const override { return all_local_; }
+  bool post_direct_locked(int dst, Buffer& msg) override;
+  void reap_direct_locked() override;
   bool block_until(Clock::time_point until) override;
   void notify() override;
   void flush_remote() override;
@@ -153,6 +164,15 @@ class MpiTransport final : public Transport {
   std::vector<Buffer> pending_;
   std::vector<int> pending_dst_;
   std::vector<int> indices_;
+  // Sends posted by the sending thread itself (MPI_THREAD_MULTIPLE only), guarded by mu_.
+  struct DirectSend {
+    MPI_Request request;
+    Buffer bytes;
+    int dst;
+  };
+  bool thread_multiple_ = false;
+  std::vector<DirectSend> direct_;
+  std::atomic<int> direct_count_{0};
 };
 
 int comm_rank(MPI_Comm c);
