@@ -30,6 +30,7 @@ struct Counter {
     return n;
   }
   int wait_on_gate(int key) { return gate_wait(key); }
+  int not_registered() { return -1; }
   int n;
 };
 std::unique_ptr<Counter> make_counter(int start) { return std::make_unique<Counter>(start); }
@@ -175,6 +176,26 @@ TEST_P(Actors, DifferentActorsRunInParallel) {
   EXPECT_TRUE(ready.ready.empty());
   gates.open_all();
   EXPECT_EQ(raympi::get(blocked), key);
+}
+
+TEST_P(Actors, HandlesInsideAStoredObject) {
+  std::vector<ActorHandle<Counter>> cs{counter(1), counter(2)};
+  ObjectRef<std::vector<ActorHandle<Counter>>> stored = raympi::put(cs);
+  cs.clear();  // only the stored object holds the handles now
+  EXPECT_EQ(raympi::get(raympi::task(sum_values).remote(stored)), 3);
+  auto back = raympi::get(stored);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(raympi::get(back[1].task(&Counter::increment).remote()), 3);
+}
+
+TEST_P(Actors, UnregisteredMethodIsAClearError) {
+  auto c = counter(0);
+  try {
+    c.task(&Counter::not_registered);
+    FAIL() << "expected raympi::Error";
+  } catch (const raympi::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("RAYMPI_REMOTE(&"), std::string::npos) << e.what();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Placement, Actors, ::testing::Values(false, true),
