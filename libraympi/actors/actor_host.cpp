@@ -36,6 +36,11 @@ void ActorHost::start() {
   std::thread([self = shared_from_this()] { self->thread_main(); }).detach();
 }
 
+std::size_t ActorHost::callers() {
+  std::lock_guard lk(mu_);
+  return callers_.size();
+}
+
 std::string ActorHost::death_reason() {
   std::lock_guard lk(mu_);
   return death_reason_;
@@ -49,7 +54,8 @@ void ActorHost::deliver(TaskPtr call) {
     hooks_.fail(call, why);
     return;
   }
-  CallerQueue& q = callers_[call->caller];
+  auto it = callers_.try_emplace(call->caller).first;
+  CallerQueue& q = it->second;
   if (call->call_seq != q.next) {
     q.early.emplace(call->call_seq, std::move(call));
     return;
@@ -61,6 +67,7 @@ void ActorHost::deliver(TaskPtr call) {
     q.early.erase(q.early.begin());
     ++q.next;
   }
+  if (q.next == q.done_at) callers_.erase(it);
   ready_hint_.store(ready_.size(), std::memory_order_release);
   if (sleeping_) cv_.notify_one();
 }
@@ -93,6 +100,17 @@ void ActorHost::release() {
   released_.store(true);
   std::lock_guard lk(mu_);
   if (sleeping_) cv_.notify_one();
+}
+
+void ActorHost::caller_done(std::uint64_t caller, std::uint64_t calls) {
+  std::lock_guard lk(mu_);
+  auto it = callers_.find(caller);
+  if (it == callers_.end()) {
+    if (calls == 0 || phase_ == Phase::dead) return;
+    it = callers_.try_emplace(caller).first;  // its calls are still on their way
+  }
+  if (it->second.next == calls) callers_.erase(it);
+  else it->second.done_at = calls;
 }
 
 void ActorHost::stop() {

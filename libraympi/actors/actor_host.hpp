@@ -5,6 +5,7 @@
 // arguments resolved, after the caller learned where the actor lives).
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -48,6 +49,9 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
   void kill(bool restart, const std::string& why);
   /// No handle is left anywhere: retire after the queued calls.
   void release();
+  /// A caller will send no more calls than `calls` in all: forget its
+  /// sequence once they have all been released (its state would grow forever otherwise).
+  void caller_done(std::uint64_t caller, std::uint64_t calls);
   /// Job shutdown: drop the queue, destroy the instance, return when the thread is gone.
   void stop();
 
@@ -59,11 +63,14 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   std::string death_reason();
   bool exited() const { return exited_.load(); }
+  /// Callers whose call sequence this actor still tracks.
+  std::size_t callers();
   bool released() const { return released_.load(); }
 
  private:
   struct CallerQueue {
     std::uint64_t next = 0;
+    std::uint64_t done_at = UINT64_MAX;      // caller_done: forget the queue when next reaches it
     std::map<std::uint64_t, TaskPtr> early;  // arrived before their predecessors
   };
   void thread_main();

@@ -7,6 +7,12 @@
 
 namespace raympi::detail {
 
+std::shared_ptr<ActorHost> Runtime::hosted(ObjectId actor) {
+  std::lock_guard lk(actors_mu_);
+  auto it = actors_.find(actor);
+  return it == actors_.end() ? nullptr : it->second;
+}
+
 std::string Runtime::actor_died_message(const Task& creation, const std::string& why) const {
   return "raympi::ActorDiedError: actor " + demangle(creation.fn->actor_class.c_str()) + " (id " +
          std::to_string(creation.id.value) + (creation.spec.name.empty() ? "" : ", name '" + creation.spec.name + "'") +
@@ -61,12 +67,7 @@ ActorHost::Hooks Runtime::actor_hooks() {
   h.run = [this](ActorHost& host, const TaskPtr& t, void* self) { run_actor_call(host, t, self); };
   h.fail = [this](const TaskPtr& t, const std::string& why) {
     Invocation none;
-    std::shared_ptr<ActorHost> host;
-    {
-      std::lock_guard lk(actors_mu_);
-      auto it = actors_.find(t->actor);
-      if (it != actors_.end()) host = it->second;
-    }
+    std::shared_ptr<ActorHost> host = hosted(t->actor);
     std::string message = host ? actor_died_message(*host->creation(), why)
                                : "raympi::ActorDiedError: actor " + std::to_string(t->actor.value) + " is dead: " + why;
     finish(t, none, ErrorKind::actor_died, message + "; the call '" + t->display_name() + "' did not complete",
@@ -106,12 +107,7 @@ void Runtime::on_actor_phase(ActorHost& host, ActorHost::Phase p, const std::str
 }
 
 void Runtime::deliver_call(TaskPtr t) {
-  std::shared_ptr<ActorHost> host;
-  {
-    std::lock_guard lk(actors_mu_);
-    auto it = actors_.find(t->actor);
-    if (it != actors_.end()) host = it->second;
-  }
+  std::shared_ptr<ActorHost> host = hosted(t->actor);
   if (!host) {
     Invocation none;
     finish(t, none, ErrorKind::actor_died,
@@ -147,13 +143,13 @@ void Runtime::run_actor_call(ActorHost& host, const TaskPtr& t, void* self) {
 }
 
 void Runtime::handle_actor_kill(const ActorKillMsg& m) {
-  std::shared_ptr<ActorHost> host;
-  {
-    std::lock_guard lk(actors_mu_);
-    auto it = actors_.find(m.actor);
-    if (it != actors_.end()) host = it->second;
-  }
+  std::shared_ptr<ActorHost> host = hosted(m.actor);
   if (host) host->kill(!m.no_restart, m.reason);
+}
+
+void Runtime::handle_caller_done(const ActorCallerDoneMsg& m) {
+  std::shared_ptr<ActorHost> host = hosted(m.actor);
+  if (host) host->caller_done(m.caller, m.calls);
 }
 
 void Runtime::handle_actor_release(ObjectId actor) {

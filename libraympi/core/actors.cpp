@@ -87,9 +87,21 @@ void Runtime::on_actor_route(ObjectId actor, const StoredPtr& o) {
 }
 
 void Runtime::forget_route(ObjectId actor) {
-  std::lock_guard lk(routes_mu_);
-  auto it = routes_.find(actor);
-  if (it != routes_.end() && it->second.parked.empty()) routes_.erase(it);
+  ActorCallerDoneMsg done;
+  int node = -1;
+  {
+    std::lock_guard lk(routes_mu_);
+    auto it = routes_.find(actor);
+    if (it == routes_.end() || !it->second.parked.empty()) return;
+    node = it->second.error == ErrorKind::none ? it->second.node : -1;
+    done = ActorCallerDoneMsg{actor, it->second.caller, it->second.next_seq};
+    routes_.erase(it);
+  }
+  // The actor's node keeps each caller's sequence; a later handle here starts
+  // a new caller, so the old one's state can go once its calls have arrived.
+  if (node < 0) return;
+  if (node == rank_) handle_caller_done(done);
+  else transport_->send(node, encode_msg(MsgType::actor_caller_done, done));
 }
 
 void Runtime::release_actor_at(int node, ObjectId actor) {

@@ -168,8 +168,9 @@ std::vector<StoredPtr> Runtime::get(const std::vector<ObjectId>& ids, std::chron
   // timeout: a task cannot be interrupted.
   if (ids.size() == 1 && timeout.count() < 0 && scheduler_ && ids[0].owner() == rank_ && !store_.get(ids[0]))
     if (TaskPtr t = scheduler_->take_queued(ids[0])) {
+      ResourceDemand held = t->demand;  // what take_queued took (an actor creation changes t->demand)
       execute(t);
-      scheduler_->finished_inline(t->demand);
+      scheduler_->finished_inline(held);
     }
   bool timed_out = false;
   auto out = block_on(ids, ids.size(), timeout, timed_out);

@@ -114,6 +114,7 @@ void Runtime::on_message(int src, Buffer msg) {
         break;
       case MsgType::actor_kill: handle_actor_kill(decode_msg<ActorKillMsg>(msg)); break;
       case MsgType::actor_release: handle_actor_release(decode_msg<IdMsg>(msg).id); break;
+      case MsgType::actor_caller_done: handle_caller_done(decode_msg<ActorCallerDoneMsg>(msg)); break;
       case MsgType::gcs_reply: {
         auto m = decode_msg<GcsReplyMsg>(msg);
         std::lock_guard lk(query_mu_);
@@ -240,10 +241,13 @@ LocalStats Runtime::stats() {
     std::lock_guard lk(fetch_mu_);
     s.fetches = fetching_.size();
   }
+  std::vector<std::shared_ptr<ActorHost>> hosts;
   {
     std::lock_guard lk(actors_mu_);
     s.actors_hosted = actors_.size();
+    for (auto& [id, h] : actors_) hosts.push_back(h);
   }
+  for (auto& h : hosts) s.actor_callers += h->callers();
   {
     std::lock_guard lk(routes_mu_);
     s.actor_routes = routes_.size();

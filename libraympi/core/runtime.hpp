@@ -157,6 +157,7 @@ class Runtime {
   void actor_created(ObjectId actor, int node);
   void release_actor_at(int node, ObjectId actor);
   void start_actor(const TaskPtr& creation);
+  std::shared_ptr<ActorHost> hosted(ObjectId actor);
   ActorHost::Hooks actor_hooks();
   void deliver_call(TaskPtr t);
   void run_actor_call(ActorHost& h, const TaskPtr& t, void* self);
@@ -164,6 +165,7 @@ class Runtime {
   void on_actor_phase(ActorHost& h, ActorHost::Phase p, const std::string& message);
   void handle_actor_kill(const ActorKillMsg& m);
   void handle_actor_release(ObjectId actor);
+  void handle_caller_done(const ActorCallerDoneMsg& m);
   void stop_actors();
   GcsReplyMsg answer_gcs(const GcsQueryMsg& q);
 

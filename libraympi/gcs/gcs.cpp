@@ -23,16 +23,19 @@ std::vector<ObjectId> Gcs::on_events(const GcsEventsMsg& m) {
   std::lock_guard lk(mu_);
   for (auto& a : m.actors) {
     ActorRecord& r = actors_[a.actor];
+    bool was_dead = r.state == ActorState::dead;
     r.node = a.node;
     r.state = a.state;
     r.restarts = a.restarts;
     r.actor_class = a.actor_class;
     if (!a.message.empty()) r.message = a.message;
-    if (a.state == ActorState::dead && !r.name.empty()) {
+    if (a.state != ActorState::dead || was_dead) continue;
+    if (!r.name.empty()) {
       auto it = actor_names_.find(r.name);
       if (it != actor_names_.end() && it->second == a.actor) actor_names_.erase(it);
       unnamed.push_back(a.actor);
     }
+    actor_died_locked(a.actor);
   }
   for (auto& t : m.tasks) {
     ++tasks_seen_;
@@ -80,7 +83,20 @@ void Gcs::forget_actor(ObjectId actor) {
     auto n = actor_names_.find(it->second.name);
     if (n != actor_names_.end() && n->second == actor) actor_names_.erase(n);
   }
-  it->second.state = ActorState::dead;
+  if (it->second.state != ActorState::dead) {
+    it->second.state = ActorState::dead;
+    actor_died_locked(actor);
+  }
+}
+
+void Gcs::actor_died_locked(ObjectId id) {
+  // Dead actors stay in the table for inspection, as many as finished tasks do.
+  dead_actors_.push_back(id);
+  while (dead_actors_.size() > task_limit_) {
+    auto old = actors_.find(dead_actors_.front());
+    if (old != actors_.end() && old->second.state == ActorState::dead) actors_.erase(old);
+    dead_actors_.pop_front();
+  }
 }
 
 std::optional<Gcs::ActorRecord> Gcs::actor(ObjectId id) {

@@ -62,6 +62,8 @@ class Gcs {
   std::deque<TaskEvent> tasks_;
   std::unordered_map<ObjectId, ActorRecord> actors_;
   std::map<std::string, ObjectId> actor_names_;
+  std::deque<ObjectId> dead_actors_;  // oldest first; records beyond the limit are dropped
+  void actor_died_locked(ObjectId id);
   std::size_t task_limit_;
   std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0;
   std::chrono::milliseconds heartbeat_;

@@ -37,6 +37,7 @@ enum class MsgType : std::uint8_t {
   shutdown_ack,     // ShutdownMsg: all -> driver
   actor_kill,       // ActorKillMsg: any -> the actor's node
   actor_release,    // IdMsg: the actor id's owner -> the actor's node (no handle left)
+  actor_caller_done,  // ActorCallerDoneMsg: a caller that forgot its route -> the actor's node
 };
 
 
@@ -69,6 +70,13 @@ struct ActorKillMsg {
   std::string reason;
   template <class A>
   void serialize(A& ar) { ar(actor, no_restart, reason); }
+};
+
+struct ActorCallerDoneMsg {
+  ObjectId actor;
+  std::uint64_t caller = 0, calls = 0;
+  template <class A>
+  void serialize(A& ar) { ar(actor, caller, calls); }
 };
 
 enum class ActorState : std::uint8_t { pending, alive, restarting, dead };

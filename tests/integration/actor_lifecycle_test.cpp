@@ -61,6 +61,8 @@ struct Relay {
 };
 std::unique_ptr<Relay> make_relay(ActorHandle<Counter> c) { return std::make_unique<Relay>(std::move(c)); }
 
+int increment_once(ActorHandle<Counter> c) { return raympi::get(c.task(&Counter::increment).remote()); }
+
 int increment_named(std::string name) {
   auto c = raympi::get_actor<Counter>(name);
   if (!c) return -1;
@@ -82,7 +84,7 @@ long rss_kib() {
 }  // namespace
 
 RAYMPI_REMOTE(make_counter, &Counter::increment, &Counter::wait_on_gate, make_flaky, make_tracked, &Tracked::ping,
-              tracked_destroyed, make_relay, &Relay::bump, increment_named, rss_kib);
+              tracked_destroyed, make_relay, &Relay::bump, increment_named, increment_once, rss_kib);
 
 namespace {
 
@@ -215,6 +217,19 @@ TEST_P(ActorLife, DestroyedOnItsNodeWhenTheLastHandleGoes) {
   EXPECT_TRUE(eventually([&] { return raympi::get(on_node(tracked_destroyed, target()).remote()) == destroyed + 1; }))
       << "the destructor did not run on rank " << target();
   EXPECT_TRUE(eventually([&] { return stats_on(target()).actors_hosted <= hosted; }));
+}
+
+TEST_P(ActorLife, CallersThatAreGoneAreForgotten) {
+  // Each task is a caller with its own call sequence; the actor must not keep
+  // one record per task that ever called it.
+  auto c = raympi::actor(make_counter).resource(tag(), 0.001).remote(0);
+  std::vector<ObjectRef<int>> calls;
+  for (int i = 0; i < 60; ++i) calls.push_back(raympi::task(increment_once).remote(c));
+  raympi::get(calls);
+  EXPECT_EQ(raympi::get(c.task(&Counter::increment).remote()), 61);
+  // Left: the driver's own route, and at most a worker thread's process-wide one per node.
+  EXPECT_TRUE(eventually([&] { return stats_on(target()).actor_callers <= 3; }))
+      << stats_on(target()).actor_callers << " callers still tracked";
 }
 
 TEST_P(ActorLife, ActorsCallActorsThroughHandles) {

@@ -93,9 +93,10 @@ struct LocalStats {
   std::size_t fetches = 0;        // fetches in flight
   std::size_t actors_hosted = 0;  // actors on this node (dead ones until their last handle goes)
   std::size_t actor_routes = 0;   // actors this process calls (where they live, call sequence)
+  std::size_t actor_callers = 0;  // callers whose call order the actors hosted here track
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(store_objects, store_bytes, ref_records, owned_objects, fetches, actors_hosted, actor_routes);
+    ar(store_objects, store_bytes, ref_records, owned_objects, fetches, actors_hosted, actor_routes, actor_callers);
   }
 };
 LocalStats local_stats();
