@@ -1,6 +1,8 @@
 // Actors, the node's side: building an actor where the scheduler placed its
 // creation, delivering calls to its mailbox, running them, kill / restart /
 // release, and the resources it holds.
+#include <system_error>
+
 #include "core/log.hpp"
 #include "core/runtime.hpp"
 #include "raympi/errors.hpp"
@@ -44,7 +46,21 @@ void Runtime::start_actor(const TaskPtr& c) {
     std::lock_guard lk(actors_mu_);
     actors_[c->id] = host;
   }
-  host->start();
+  try {
+    host->start();
+  } catch (const std::system_error& e) {  // out of threads (ulimit -u, kernel.threads-max) or memory
+    {
+      std::lock_guard lk(actors_mu_);
+      actors_.erase(c->id);
+    }
+    scheduler_->release(c->spec.holds);
+    Invocation none;
+    finish(c, none, ErrorKind::actor_died,
+           actor_died_message(*c, std::string("its thread could not be started (") + e.what() +
+                                      "); the node has too many threads: raise `ulimit -u`, or use fewer actors"),
+           started);
+    return;
+  }
   // The actor's id resolves to its node: callers route straight here. Calls
   // that come before the factory ran wait in the mailbox.
   store_result(inv, std::int32_t(rank_));
