@@ -27,6 +27,7 @@ struct Counter {
   explicit Counter(int start) : n(start) {}
   int increment() { return ++n; }
   int wait_on_gate(int key) { return gate_wait(key); }
+  int rank() const { return raympi::current_rank(); }
   int n;
 };
 std::unique_ptr<Counter> make_counter(int start) { return std::make_unique<Counter>(start); }
@@ -83,7 +84,7 @@ long rss_kib() {
 
 }  // namespace
 
-RAYMPI_REMOTE(make_counter, &Counter::increment, &Counter::wait_on_gate, make_flaky, make_tracked, &Tracked::ping,
+RAYMPI_REMOTE(make_counter, &Counter::increment, &Counter::wait_on_gate, &Counter::rank, make_flaky, make_tracked, &Tracked::ping,
               tracked_destroyed, make_relay, &Relay::bump, increment_named, increment_once, rss_kib);
 
 namespace {
@@ -269,6 +270,19 @@ TEST_P(ActorLife, ThousandActorsAliveAtOnceEachWithItsOwnState) {
   actors.clear();
   EXPECT_TRUE(eventually([&] { return stats_on(target()).actors_hosted + n <= hosted; }, 30))
       << "the actors were not destroyed after their handles went";
+}
+
+TEST(ActorPlacement, GoesWhereACpuIsFreeWhenTheDriversNodeIsFull) {
+  if (world_size() < 4) GTEST_SKIP() << "needs two node ranks (mpiexec -n 4)";
+  GateGuard gates;
+  std::vector<ObjectRef<int>> blockers;
+  for (int i = 0; i < 4; ++i) blockers.push_back(on_node(gate_wait, driver_rank()).num_cpus(1).remote(gates.add()));
+  // Wait until the driver's node reports its 4 CPUs taken.
+  ASSERT_TRUE(eventually([&] { return available_on(driver_rank(), "CPU") < 0.5; }));
+  auto c = raympi::actor(make_counter).remote(0);  // 1 CPU to place it: only the other node has one
+  EXPECT_EQ(raympi::get(c.task(&Counter::rank).remote()), other_rank());
+  gates.open_all();
+  raympi::get(blockers);
 }
 
 INSTANTIATE_TEST_SUITE_P(Placement, ActorLife, ::testing::Values(false, true),
