@@ -104,6 +104,23 @@ void Runtime::forget_route(ObjectId actor) {
   else transport_->send(node, encode_msg(MsgType::actor_caller_done, done));
 }
 
+void Runtime::refuse_self_wait(const Task& running, const std::vector<ObjectId>& ids) {
+  // A method waiting for a later call to its own actor would wait forever:
+  // that call runs only after this method returns. Say so instead of hanging.
+  std::lock_guard lk(owned_mu_);
+  for (ObjectId id : ids) {
+    if (id.owner() != rank_) continue;
+    auto it = owned_.find(id);
+    if (it == owned_.end() || it->second.state != Owned::State::pending) continue;
+    for (const RefPtr& kept : it->second.contained)
+      if (kept.id() == running.actor)
+        throw Error("raympi::get/wait in actor method '" + running.display_name() +
+                    "' waits for another call to the same actor (id " + std::to_string(running.actor.value) +
+                    "), which cannot start before this method returns: an actor runs one method at a time. "
+                    "Call the other method directly (this->m()), or make the call from outside the actor.");
+  }
+}
+
 void Runtime::release_actor_at(int node, ObjectId actor) {
   if (node == rank_) handle_actor_release(actor);
   else transport_->send(node, encode_msg(MsgType::actor_release, IdMsg{actor}));

@@ -115,6 +115,7 @@ void Runtime::handle_data(int src, const Buffer& msg) {
 
 std::vector<StoredPtr> Runtime::block_on(const std::vector<ObjectId>& ids, std::size_t need,
                                          std::chrono::nanoseconds timeout, bool& timed_out) {
+  if (const Task* cur = current_task(); cur && cur->kind == TaskKind::actor_call) refuse_self_wait(*cur, ids);
   auto w = std::make_shared<Waiter>();
   w->need = need;
   w->results.resize(ids.size());

@@ -152,6 +152,7 @@ class Runtime {
   };
   void register_actor_name(const Task& creation, const RefPtr& ref);
   void route_call(TaskPtr t);
+  void refuse_self_wait(const Task& running, const std::vector<ObjectId>& ids);
   void on_actor_route(ObjectId actor, const StoredPtr& o);
   void forget_route(ObjectId actor);
   void actor_created(ObjectId actor, int node);

@@ -31,6 +31,7 @@ struct Counter {
   }
   int wait_on_gate(int key) { return gate_wait(key); }
   int not_registered() { return -1; }
+  int call_myself(ActorHandle<Counter> me) { return raympi::get(me.task(&Counter::increment).remote()); }
   int n;
 };
 std::unique_ptr<Counter> make_counter(int start) { return std::make_unique<Counter>(start); }
@@ -66,7 +67,7 @@ int sum_values(std::vector<ActorHandle<Counter>> cs) {
 }  // namespace
 
 RAYMPI_REMOTE(make_counter, make_raw_counter, &Counter::increment, &Counter::add, &Counter::reset, &Counter::value,
-              &Counter::fail_if, &Counter::wait_on_gate, make_log, &Log::append, &Log::all, twice, hammer,
+              &Counter::fail_if, &Counter::wait_on_gate, &Counter::call_myself, make_log, &Log::append, &Log::all, twice, hammer,
               make_and_return, sum_values);
 
 namespace {
@@ -186,6 +187,18 @@ TEST_P(Actors, HandlesInsideAStoredObject) {
   auto back = raympi::get(stored);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(raympi::get(back[1].task(&Counter::increment).remote()), 3);
+}
+
+TEST_P(Actors, WaitingForACallToItselfIsAnErrorNotAHang) {
+  auto c = counter(5);
+  try {
+    raympi::get(c.task(&Counter::call_myself).remote(c));
+    FAIL() << "expected TaskError";
+  } catch (const raympi::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("one method at a time"), std::string::npos) << e.what();
+  }
+  // The refused call still ran after the method returned; the actor lives on.
+  EXPECT_EQ(raympi::get(c.task(&Counter::increment).remote()), 7);
 }
 
 TEST_P(Actors, UnregisteredMethodIsAClearError) {
