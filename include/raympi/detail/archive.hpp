@@ -47,6 +47,7 @@ class InArchive : public cereal::InputArchive<InArchive, cereal::AllowEmptyClass
     if (std::size_t(end_ - p_) < size)
       throw cereal::Exception("truncated input: wanted " + std::to_string(size) + " bytes, " +
                               std::to_string(end_ - p_) + " left");
+    if (size == 0) return;  // an empty string or vector: data may be null
     std::memcpy(data, p_, size);
     p_ += size;
   }
