@@ -39,19 +39,6 @@ struct Session {
 std::mutex g_mu;
 Session* g_session = nullptr;
 
-std::vector<std::string> allgather_strings(MPI_Comm comm, const std::string& mine) {
-  int size = comm_size(comm);
-  int len = int(mine.size());
-  std::vector<int> lens(size), displs(size);
-  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
-  std::partial_sum(lens.begin(), lens.end() - 1, displs.begin() + 1);
-  std::string all(std::size_t(displs.back() + lens.back()), '\0');
-  MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, comm);
-  std::vector<std::string> out;
-  for (int r = 0; r < size; ++r) out.push_back(all.substr(std::size_t(displs[r]), std::size_t(lens[r])));
-  return out;
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (auto& x : v) s += x + '\n';
@@ -141,8 +128,15 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
                            std::chrono::microseconds(cfg.max_backoff_us)};
   opts.cfg = std::move(cfg);
   std::unique_ptr<Transport> transport;
-  if (size == 1) transport = std::make_unique<LoopbackTransport>(tuning);
-  else transport = std::make_unique<MpiTransport>(s->comm, tuning);
+  if (size == 1) {
+    transport = std::make_unique<LoopbackTransport>(tuning);
+  } else {
+    transport = std::make_unique<MpiTransport>(s->comm, tuning);
+    const char* ucx = std::getenv("RAYMPI_UCX");
+    opts.data_plane = UcxPlane::create(s->comm, !(ucx && std::string(ucx) == "0"));
+    if (opts.data_plane && rank == roles.first_node)
+      RAYMPI_LOG_INFO("object data plane: {}", opts.data_plane->description());
+  }
   s->runtime = std::make_unique<Runtime>(std::move(opts), std::move(transport));
   s->driver = rank == roles.first_node;
   Runtime::set_instance(s->runtime.get());

@@ -89,12 +89,36 @@ void Runtime::handle_pull(int src, const Buffer& msg) {
   DataMsg d;
   d.id = id;
   d.found = o && o->error == ErrorKind::none;
+  if (d.found && data_ && o->bytes.size > kInlineObjectBytes) {
+    // Large: the control message says so, the bytes go over UCX (the Buffer
+    // keeps them alive until the send completes, even if the store drops them).
+    d.size = o->bytes.size;
+    d.ucx_tag = data_->next_tag();
+    transport_->send(src, encode_msg(MsgType::data, d));
+    data_->send(src, d.ucx_tag, o->bytes, [this, id, src](const std::string& error) {
+      if (!error.empty()) RAYMPI_LOG_WARN("rank {}: sending object {} to rank {}: {}", rank_, id.value, src, error);
+    });
+    return;
+  }
   transport_->send(src, encode_msg(MsgType::data, d, d.found ? &o->bytes : nullptr));
 }
 
 void Runtime::handle_data(int src, const Buffer& msg) {
   Buffer bytes;
   auto d = decode_msg<DataMsg>(msg, &bytes);
+  if (d.found && d.ucx_tag != 0) {
+    data_->recv(src, d.ucx_tag, d.size, [this, id = d.id, src](Buffer b, const std::string& error) {
+      if (error.empty()) {
+        store_copy(id, b);
+        return;
+      }
+      complete_fetch(id, store_.put(make_error_object(
+                             id, ErrorKind::object_lost,
+                             "raympi::ObjectLostError: object " + std::to_string(id.value) +
+                                 " could not be transferred from rank " + std::to_string(src) + ": " + error)));
+    });
+    return;
+  }
   if (d.found) {
     store_copy(d.id, bytes);
     return;

@@ -29,6 +29,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
       rank_(opts.rank),
       nodes_(std::move(opts.nodes)),
       transport_(std::move(transport)),
+      data_(std::move(opts.data_plane)),
       refs_(opts.rank, RefTable::Actions{
                            [this](int minter, ObjectId id, int count) {
                              DecRefMsg m;
@@ -248,6 +249,8 @@ LocalStats Runtime::stats() {
     for (auto& [id, h] : actors_) hosts.push_back(h);
   }
   for (auto& h : hosts) s.actor_callers += h->callers();
+  s.data_plane = data_ != nullptr;
+  s.data_plane_received = data_ ? data_->received() : 0;
   {
     std::lock_guard lk(routes_mu_);
     s.actor_routes = routes_.size();
@@ -282,6 +285,7 @@ void Runtime::shutdown_job(int exit_code) {
   }
   stop_local();
   refs_.disable();
+  if (data_) data_->stop();
   transport_->stop();
 }
 
@@ -292,6 +296,7 @@ int Runtime::serve() {
   }
   stop_local();
   refs_.disable();
+  if (data_) data_->stop();
   transport_->send(roles_.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{0}));
   transport_->stop();
   return exit_code_;

@@ -26,6 +26,7 @@
 #include "serialization/messages.hpp"
 #include "store/object_store.hpp"
 #include "transport/transport.hpp"
+#include "transport/ucx_plane.hpp"
 
 namespace raympi::detail {
 
@@ -78,6 +79,7 @@ class Runtime {
     int rank = 0;
     std::vector<NodeDesc> nodes;
     std::vector<std::string> function_keys;
+    std::unique_ptr<UcxPlane> data_plane;  // null: object bytes move over MPI
   };
 
   Runtime(Options opts, std::unique_ptr<Transport> transport);
@@ -212,6 +214,7 @@ class Runtime {
   int rank_;
   std::vector<NodeDesc> nodes_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<UcxPlane> data_;
   RefTable refs_;
   ObjectStore store_;
   std::unique_ptr<LocalScheduler> scheduler_;

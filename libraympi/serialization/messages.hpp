@@ -135,8 +135,10 @@ struct DataMsg {
   bool found = false;
   ErrorKind error = ErrorKind::none;
   std::string message;
+  std::uint64_t ucx_tag = 0;  // non-zero: the bytes follow over the UCX data plane with this tag
+  std::uint64_t size = 0;
   template <class A>
-  void serialize(A& ar) { ar(id, found, error, message); }
+  void serialize(A& ar) { ar(id, found, error, message, ucx_tag, size); }
 };
 
 struct DecRefMsg {

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <string>
 
 #include "raympi/errors.hpp"
@@ -43,6 +44,19 @@ int comm_size(MPI_Comm c) {
   int s = 0;
   MPI_Comm_size(c, &s);
   return s;
+}
+
+std::vector<std::string> allgather_strings(MPI_Comm comm, const std::string& mine) {
+  int size = comm_size(comm);
+  int len = int(mine.size());
+  std::vector<int> lens(size), displs(size);
+  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
+  std::partial_sum(lens.begin(), lens.end() - 1, displs.begin() + 1);
+  std::string all(std::size_t(displs.back() + lens.back()), '\0');
+  MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, comm);
+  std::vector<std::string> out;
+  for (int r = 0; r < size; ++r) out.push_back(all.substr(std::size_t(displs[r]), std::size_t(lens[r])));
+  return out;
 }
 
 MpiTransport::MpiTransport(MPI_Comm comm, Tuning t)

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -180,5 +181,7 @@ class MpiTransport final : public Transport {
 
 int comm_rank(MPI_Comm c);
 int comm_size(MPI_Comm c);
+/// Collective: every rank's string, by rank.
+std::vector<std::string> allgather_strings(MPI_Comm comm, const std::string& mine);
 
 }  // namespace raympi::detail

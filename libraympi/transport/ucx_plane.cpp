@@ -1,0 +1,292 @@
+#include "transport/ucx_plane.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "transport/transport.hpp"
+
+namespace raympi::detail {
+
+struct UcxPlane::EpArg {
+  UcxPlane* plane;
+  int rank;
+};
+
+struct UcxPlane::Op {
+  UcxPlane* plane;
+  int peer;
+  Buffer bytes;
+  std::size_t expected = 0;
+  SendDone send_done;
+  RecvDone recv_done;
+  void* request = nullptr;
+};
+
+void ucx_plane_send_done(void* request, ucs_status_t status, void* user) {
+  auto* op = static_cast<UcxPlane::Op*>(user);
+  ucp_request_free(request);
+  op->request = nullptr;
+  op->plane->finish(op, status);
+}
+
+void ucx_plane_recv_done(void* request, ucs_status_t status, const ucp_tag_recv_info_t* info, void* user) {
+  auto* op = static_cast<UcxPlane::Op*>(user);
+  ucp_request_free(request);
+  op->request = nullptr;
+  if (status == UCS_OK && info && info->length != op->expected) status = UCS_ERR_MESSAGE_TRUNCATED;
+  op->plane->finish(op, status);
+}
+
+void ucx_plane_ep_error(void* arg, ucp_ep_h, ucs_status_t status) {
+  auto* a = static_cast<UcxPlane::EpArg*>(arg);
+  a->plane->fail_peer(a->rank, std::string("UCX endpoint to rank ") + std::to_string(a->rank) +
+                                   " failed: " + ucs_status_string(status));
+}
+
+UcxPlane::UcxPlane(int rank, int size)
+    : rank_(rank), size_(size), eps_(std::size_t(size), nullptr), peer_errors_(std::size_t(size)) {
+  for (int r = 0; r < size; ++r) ep_args_.push_back(std::make_unique<EpArg>(EpArg{this, r}));
+}
+
+std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable) {
+  int rank = comm_rank(comm), size = comm_size(comm);
+  std::unique_ptr<UcxPlane> plane(new UcxPlane(rank, size));
+  std::string why;
+  int ok = enable && plane->open(why) ? 1 : 0;
+  if (enable && !ok) RAYMPI_LOG_WARN("rank {}: UCX data plane not available ({}); objects move over MPI", rank, why);
+  int all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+  if (!all) return nullptr;
+  plane->addresses_ = allgather_strings(comm, plane->addresses_[0]);
+  plane->thread_ = std::thread([p = plane.get()] { p->loop(); });
+  return plane;
+}
+
+bool UcxPlane::open(std::string& why) {
+  ucp_config_t* config = nullptr;
+  ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
+  if (st != UCS_OK) {
+    why = std::string("ucp_config_read: ") + ucs_status_string(st);
+    return false;
+  }
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES;
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+  st = ucp_init(&params, config, &context_);
+  ucp_config_release(config);
+  if (st != UCS_OK) {
+    why = std::string("ucp_init: ") + ucs_status_string(st);
+    return false;
+  }
+  ucp_worker_params_t wp{};
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_SINGLE;  // only the plane's thread touches the worker after this
+  st = ucp_worker_create(context_, &wp, &worker_);
+  if (st == UCS_OK) st = ucp_worker_get_efd(worker_, &efd_);
+  if (st != UCS_OK) {
+    why = std::string("ucp_worker_create/get_efd: ") + ucs_status_string(st);
+    return false;
+  }
+  ucp_address_t* addr = nullptr;
+  std::size_t len = 0;
+  st = ucp_worker_get_address(worker_, &addr, &len);
+  if (st != UCS_OK) {
+    why = std::string("ucp_worker_get_address: ") + ucs_status_string(st);
+    return false;
+  }
+  addresses_.assign(1, std::string(reinterpret_cast<const char*>(addr), len));
+  ucp_worker_release_address(worker_, addr);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (wake_fd_ < 0 || epoll_fd_ < 0) {
+    why = std::string("eventfd/epoll: ") + std::strerror(errno);
+    return false;
+  }
+  for (int fd : {efd_, wake_fd_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  const char* tls = std::getenv("UCX_TLS");
+  description_ = std::string("UCX ") + ucp_get_version_string() + ", UCX_TLS=" + (tls ? tls : "(default)");
+  return true;
+}
+
+UcxPlane::~UcxPlane() {
+  stop();
+  if (worker_) ucp_worker_destroy(worker_);
+  if (context_) ucp_cleanup(context_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+std::uint64_t UcxPlane::next_tag() { return (std::uint64_t(rank_ + 1) << 44) | ++tags_; }
+
+void UcxPlane::post(std::function<void()> op) {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_) return;
+    ops_.push_back(std::move(op));
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+ucp_ep_h UcxPlane::endpoint(int rank) {
+  auto r = std::size_t(rank);
+  if (eps_[r] || !peer_errors_[r].empty()) return eps_[r];
+  ucp_ep_params_t p{};
+  p.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                 UCP_EP_PARAM_FIELD_ERR_HANDLER;
+  p.address = reinterpret_cast<const ucp_address_t*>(addresses_[r].data());
+  p.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+  p.err_handler.cb = ucx_plane_ep_error;
+  p.err_handler.arg = ep_args_[r].get();
+  ucs_status_t st = ucp_ep_create(worker_, &p, &eps_[r]);
+  if (st != UCS_OK) {
+    eps_[r] = nullptr;
+    peer_errors_[r] = std::string("cannot reach rank ") + std::to_string(rank) + " over UCX: " + ucs_status_string(st);
+  }
+  return eps_[r];
+}
+
+void UcxPlane::send(int dst, std::uint64_t tag, Buffer bytes, SendDone done) {
+  post([this, dst, tag, bytes = std::move(bytes), done = std::move(done)]() mutable {
+    auto* op = new Op{this, dst, std::move(bytes), 0, std::move(done), {}, nullptr};
+    ucp_ep_h ep = endpoint(dst);
+    if (!ep) {
+      op->send_done(peer_errors_[std::size_t(dst)]);
+      delete op;
+      return;
+    }
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.cb.send = ucx_plane_send_done;
+    p.user_data = op;
+    ucs_status_ptr_t r = ucp_tag_send_nbx(ep, op->bytes.data, op->bytes.size, tag, &p);
+    if (r == nullptr) return finish(op, UCS_OK);
+    if (UCS_PTR_IS_ERR(r)) return finish(op, UCS_PTR_STATUS(r));
+    op->request = r;
+    inflight_.push_back(op);
+  });
+}
+
+void UcxPlane::recv(int src, std::uint64_t tag, std::size_t size, RecvDone done) {
+  post([this, src, tag, size, done = std::move(done)]() mutable {
+    char* mem = static_cast<char*>(std::malloc(size ? size : 1));
+    Buffer b;
+    b.owner = std::shared_ptr<const void>(mem, [](const void* q) { std::free(const_cast<void*>(q)); });
+    b.data = mem;
+    b.size = size;
+    auto* op = new Op{this, src, std::move(b), size, {}, std::move(done), nullptr};
+    endpoint(src);  // its error handler fails this receive if the peer goes away
+    if (!peer_errors_[std::size_t(src)].empty()) return finish(op, UCS_ERR_UNREACHABLE);
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.cb.recv = ucx_plane_recv_done;
+    p.user_data = op;
+    ucs_status_ptr_t r = ucp_tag_recv_nbx(worker_, mem, size, tag, ~std::uint64_t(0), &p);
+    if (r == nullptr) return finish(op, UCS_OK);
+    if (UCS_PTR_IS_ERR(r)) return finish(op, UCS_PTR_STATUS(r));
+    op->request = r;
+    inflight_.push_back(op);
+  });
+}
+
+void UcxPlane::finish(Op* op, ucs_status_t status) {
+  for (auto it = inflight_.begin(); it != inflight_.end(); ++it)
+    if (*it == op) {
+      inflight_.erase(it);
+      break;
+    }
+  std::string error;
+  if (status != UCS_OK) {
+    error = peer_errors_[std::size_t(op->peer)];
+    if (error.empty())
+      error = std::string("UCX transfer with rank ") + std::to_string(op->peer) + " failed: " +
+              ucs_status_string(status);
+  }
+  if (op->send_done) op->send_done(error);
+  if (op->recv_done && status == UCS_OK) received_.fetch_add(op->bytes.size, std::memory_order_relaxed);
+  if (op->recv_done) op->recv_done(status == UCS_OK ? std::move(op->bytes) : Buffer{}, error);
+  delete op;
+}
+
+void UcxPlane::fail_peer(int rank, const std::string& why) {
+  auto r = std::size_t(rank);
+  peer_errors_[r] = why;
+  RAYMPI_LOG_WARN("rank {}: {}", rank_, why);
+  std::vector<Op*> theirs;
+  for (Op* op : inflight_)
+    if (op->peer == rank && op->request) theirs.push_back(op);
+  for (Op* op : theirs) ucp_request_cancel(worker_, op->request);  // callbacks report the error
+  if (eps_[r]) {
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    ucs_status_ptr_t req = ucp_ep_close_nbx(eps_[r], &p);
+    if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
+    eps_[r] = nullptr;
+  }
+}
+
+void UcxPlane::loop() {
+  std::vector<std::function<void()>> batch;
+  for (;;) {
+    bool stopping;
+    {
+      std::lock_guard lk(mu_);
+      batch.swap(ops_);
+      stopping = stop_;
+    }
+    for (auto& f : batch) f();
+    batch.clear();
+    if (stopping) break;
+    if (ucp_worker_progress(worker_) != 0) continue;
+    // Idle: arm the worker and sleep on its event fd (and our wake-up fd).
+    ucs_status_t st = ucp_worker_arm(worker_);
+    if (st == UCS_ERR_BUSY) continue;
+    epoll_event evs[2];
+    epoll_wait(epoll_fd_, evs, 2, inflight_.empty() ? 1000 : 10);
+    std::uint64_t n;
+    while (read(wake_fd_, &n, sizeof n) > 0) {
+    }
+  }
+  // Stopping: what is in flight fails; endpoints close.
+  for (Op* op : std::vector<Op*>(inflight_))
+    if (op->request) ucp_request_cancel(worker_, op->request);
+  for (int i = 0; i < 10000 && !inflight_.empty(); ++i) ucp_worker_progress(worker_);
+  std::vector<void*> closing;
+  for (auto& ep : eps_) {
+    if (!ep) continue;
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    ucs_status_ptr_t req = ucp_ep_close_nbx(ep, &p);
+    if (UCS_PTR_IS_PTR(req)) closing.push_back(req);
+    ep = nullptr;
+  }
+  for (void* req : closing) {
+    for (int i = 0; i < 10000 && ucp_request_check_status(req) == UCS_INPROGRESS; ++i) ucp_worker_progress(worker_);
+    ucp_request_free(req);
+  }
+}
+
+void UcxPlane::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace raympi::detail
