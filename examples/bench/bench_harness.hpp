@@ -174,6 +174,9 @@ struct Bench {
   void actor_calls_1_n(const Location& loc);
   void actor_calls_n_n(const Location& loc);
 
+  // Data-plane metrics (data_metrics.cpp).
+  void cross_rank_get(const Location& other);
+
   // put/get metrics (object_metrics.cpp).
   void put_calls();
   void get_calls();

@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   for (Location* loc : {&here, &other}) b.actor_calls_async(*loc, loc == &here);
   for (Location* loc : {&here, &other}) b.actor_calls_1_n(*loc);
   for (Location* loc : {&here, &other}) b.actor_calls_n_n(*loc);
+  b.cross_rank_get(other);
   b.put_calls();
   b.get_calls();
   b.put_gigabytes();
