@@ -53,12 +53,15 @@ class RawUcx {
     ucp_worker_release_address(worker_, a);
     return s;
   }
-  /// Receives `count` messages of `size` bytes; returns the bytes received.
-  std::uint64_t receive(int count, std::uint64_t size) {
-    std::vector<char> buf(size);
+  /// Receives `count` messages of `size` bytes, into one warm buffer or (with
+  /// `fresh`) each into new, untouched memory as an object store must; returns
+  /// the bytes received.
+  std::uint64_t receive(int count, std::uint64_t size, bool fresh) {
+    std::vector<char> warm(fresh ? 0 : size);
     for (int i = 0; i < count; ++i) {
+      std::unique_ptr<char[]> mem(fresh ? new char[size] : nullptr);
       ucp_request_param_t p{};
-      wait(ucp_tag_recv_nbx(worker_, buf.data(), size, 7, ~std::uint64_t(0), &p));
+      wait(ucp_tag_recv_nbx(worker_, fresh ? mem.get() : warm.data(), size, 7, ~std::uint64_t(0), &p));
     }
     return std::uint64_t(count) * size;
   }
@@ -112,14 +115,14 @@ namespace bench {
 namespace {
 
 /// Raw UCX bandwidth (GB/s) from `from`'s node to `to`'s node at `size` bytes.
-double raw_ucx_gbps(int from, int to, std::uint64_t size, int count) {
+double raw_ucx_gbps(int from, int to, std::uint64_t size, int count, bool fresh) {
   auto sender = raympi::actor(make_raw_ucx).resource("node:" + std::to_string(from), 0.001).remote();
   auto receiver = raympi::actor(make_raw_ucx).resource("node:" + std::to_string(to), 0.001).remote();
   std::string addr = raympi::get(receiver.task(&RawUcx::address).remote());
-  auto warm = receiver.task(&RawUcx::receive).remote(1, size);  // wire-up and first touch, not timed
+  auto warm = receiver.task(&RawUcx::receive).remote(1, size, false);  // wire-up and first touch, not timed
   raympi::get(sender.task(&RawUcx::send).remote(addr, 1, size));
   raympi::get(warm);
-  auto got = receiver.task(&RawUcx::receive).remote(count, size);
+  auto got = receiver.task(&RawUcx::receive).remote(count, size, fresh);
   double seconds = raympi::get(sender.task(&RawUcx::send).remote(addr, count, size));
   raympi::get(got);
   return double(size) * count / seconds / 1e9;
@@ -150,13 +153,15 @@ void Bench::cross_rank_get(const Location& other) {
       for (auto& r : refs) raympi::wait(std::vector<raympi::ObjectRef<Blob>>{r}, 1);
       double seconds = seconds_since(t0);
       double gbps = double(s.bytes) * s.count / seconds / 1e9;
-      double raw = raw_ucx_gbps(driver_rank, other.rank, s.bytes, s.count);
+      double raw = raw_ucx_gbps(other.rank, driver_rank, s.bytes, s.count, false);
+      double raw_fresh = raw_ucx_gbps(other.rank, driver_rank, s.bytes, s.count, true);
       Measure m;
       m.rate = gbps;
       m.seconds = seconds;
       m.calls = std::uint64_t(s.count);
       report(tally, name, m, "GB/s",
-             fmt("raw UCX %.2f GB/s in the same run, ratio ", raw) + fmt("%.0f %%", 100 * gbps / raw) + "; " +
+             fmt("raw UCX %.2f GB/s in the same run, ratio ", raw) + fmt("%.0f %%", 100 * gbps / raw) +
+                 fmt("; raw UCX into fresh memory %.2f GB/s", raw_fresh) + "; " +
                  std::to_string(s.count) + " objects of " + s.label + " from rank " + std::to_string(other.rank),
              s.bytes >= (16ull << 20) ? Target{Target::kMinRate, 0.8 * raw} : Target{});
     });
