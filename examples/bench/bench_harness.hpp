@@ -176,6 +176,8 @@ struct Bench {
 
   // Data-plane metrics (data_metrics.cpp).
   void cross_rank_get(const Location& other);
+  void broadcast(const std::vector<int>& node_ranks);
+  void local_get_shared();
 
   // put/get metrics (object_metrics.cpp).
   void put_calls();

@@ -108,7 +108,14 @@ std::uint64_t await_blobs(std::vector<raympi::ObjectRef<Blob>> refs) {
 
 }  // namespace
 
-RAYMPI_REMOTE(make_raw_ucx, &RawUcx::address, &RawUcx::receive, &RawUcx::send, make_blob, await_blobs);
+/// Reads every byte of a blob where the task runs (after it was brought there).
+std::uint64_t blob_sum(const Blob& b) {
+  std::uint64_t s = 0;
+  for (std::size_t i = 0; i < b.size(); i += 4096) s += std::uint64_t(b[i]);
+  return s + b.size();
+}
+
+RAYMPI_REMOTE(make_raw_ucx, &RawUcx::address, &RawUcx::receive, &RawUcx::send, make_blob, await_blobs, blob_sum);
 
 namespace bench {
 
@@ -166,6 +173,54 @@ void Bench::cross_rank_get(const Location& other) {
              s.bytes >= (16ull << 20) ? Target{Target::kMinRate, 0.8 * raw} : Target{});
     });
   }
+}
+
+// broadcast_100MB_to_nodes: one 100 MB object put on the driver, consumed by
+// a task on every node rank (each node fetches it once).
+void Bench::broadcast(const std::vector<int>& node_ranks) {
+  run("broadcast_100MB_to_nodes", node_ranks.size() < 2 ? "only one node rank: run with -n 4 or more" : "",
+      [&](const std::string& name) {
+        const std::uint64_t bytes = 100'000'000;
+        Measure m;
+        double seconds = 0;
+        const int rounds = 3;
+        for (int round = 0; round < rounds; ++round) {
+          raympi::ObjectRef<Blob> ref = raympi::put(Blob(bytes, 'c'));
+          auto t0 = Clock::now();
+          std::vector<raympi::ObjectRef<std::uint64_t>> uses;
+          for (int r : node_ranks) {
+            auto t = raympi::task(blob_sum);
+            t.resource("node:" + std::to_string(r), 0.001);
+            uses.push_back(t.remote(ref));
+          }
+          for (std::uint64_t v : raympi::get(uses))
+            if (v < bytes) throw std::runtime_error("blob_sum saw a short object");
+          seconds += seconds_since(t0);
+        }
+        m.rate = double(node_ranks.size() - 1) * bytes * rounds / seconds / 1e9;  // bytes that had to move
+        m.seconds = seconds;
+        m.calls = rounds;
+        report(tally, name, m, "GB/s",
+               fmt("%.1f ms per broadcast to ", 1e3 * seconds / rounds) + std::to_string(node_ranks.size()) +
+                   " nodes (the driver's node reads its own copy; the figure counts the bytes that moved)",
+               {});
+      });
+}
+
+// local_get_shared_100MiB: get_shared of a 100 MiB object put on this node:
+// a pointer into the store, no copy.
+void Bench::local_get_shared() {
+  run("local_get_shared_100MiB", "", [&](const std::string& name) {
+    raympi::ObjectRef<Blob> ref = raympi::put(Blob(100ull << 20, 'd'));
+    const Blob* first = raympi::get_shared(ref).get();
+    Measure m = timeit(
+        [&] {
+          if (raympi::get_shared(ref).get() != first) throw std::runtime_error("get_shared copied the object");
+        },
+        1, opt.warmup, opt.duration);
+    report(tally, name, m, "ops/s", fmt("%.3f us per get_shared (same buffer every time)", 1e6 / m.rate),
+           {Target::kMaxMicros, 10.0});
+  });
 }
 
 }  // namespace bench

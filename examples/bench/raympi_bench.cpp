@@ -140,6 +140,12 @@ int main(int argc, char** argv) {
   for (Location* loc : {&here, &other}) b.actor_calls_1_n(*loc);
   for (Location* loc : {&here, &other}) b.actor_calls_n_n(*loc);
   b.cross_rank_get(other);
+  {
+    std::vector<int> node_ranks;
+    for (auto& n : raympi::nodes()) node_ranks.push_back(n.rank);
+    b.broadcast(node_ranks);
+  }
+  b.local_get_shared();
   b.put_calls();
   b.get_calls();
   b.put_gigabytes();
