@@ -4,9 +4,13 @@
 // NP 4 with UCX's default transports, with UCX_TLS=tcp, and with RAYMPI_UCX=0.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <numeric>
 #include <vector>
 
@@ -42,10 +46,23 @@ Bytes pattern(std::uint64_t size, std::uint64_t seed) {
 // Made where it runs; stays in that node's store (over the inline size).
 Bytes make_bytes(std::uint64_t size, std::uint64_t seed) { return pattern(size, seed); }
 std::uint64_t checksum_of(const Bytes& b) { return checksum(b); }
+// Fast content for the memory test: every byte is `value`; the sum proves it.
+Bytes make_filled(std::uint64_t size, std::uint8_t value) { return Bytes(size, value); }
+std::uint64_t sum_of(const Bytes& b) { return std::accumulate(b.begin(), b.end(), std::uint64_t(0)); }
+// Resident memory of the process it runs in, in bytes.
+std::uint64_t rss_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long pages = 0, resident = 0;
+  if (f) {
+    if (std::fscanf(f, "%lu %lu", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return std::uint64_t(resident) * std::uint64_t(sysconf(_SC_PAGESIZE));
+}
 
 }  // namespace
 
-RAYMPI_REMOTE(make_bytes, checksum_of);
+RAYMPI_REMOTE(make_bytes, checksum_of, make_filled, sum_of, rss_bytes);
 
 namespace {
 
@@ -82,6 +99,37 @@ TEST_P(DataPlane, ObjectPutOnTheDriverReachesTheOtherNode) {
   const std::uint64_t want = checksum(b);
   ObjectRef<Bytes> ref = raympi::put(std::move(b));
   EXPECT_EQ(raympi::get(on_node(checksum_of, other_rank()).remote(ref)), want);
+}
+
+TEST(DataPlaneMemory, CreatingAndDroppingObjectsLeavesMemoryFlat) {
+  if (world_size() < 4) GTEST_SKIP() << "needs two node ranks (mpiexec -n 4)";
+  // 2.5 GiB in all: 10 objects of 256 MiB, each made on the other node,
+  // brought to the driver's node, read, and dropped.
+  const std::uint64_t size = 256ull << 20;
+  auto rss_on = [](int rank) { return raympi::get(on_node(rss_bytes, rank).remote()); };
+  auto warm = on_node(make_filled, other_rank()).remote(size, std::uint8_t(1));  // first use: pools, UCX
+  raympi::get(on_node(sum_of, driver_rank()).remote(warm));
+  warm = {};
+  auto settled = [&](int rank, std::size_t store_bytes) {
+    for (int i = 0; i < 500; ++i) {
+      if (stats_on(rank).store_bytes <= store_bytes) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  std::size_t store_here = stats_on(driver_rank()).store_bytes, store_there = stats_on(other_rank()).store_bytes;
+  ASSERT_TRUE(settled(driver_rank(), store_here) && settled(other_rank(), store_there));
+  std::uint64_t rss_here = rss_on(driver_rank()), rss_there = rss_on(other_rank());
+  for (int i = 0; i < 10; ++i) {
+    auto ref = on_node(make_filled, other_rank()).remote(size, std::uint8_t(i + 1));
+    EXPECT_EQ(raympi::get(on_node(sum_of, driver_rank()).remote(ref)), size * std::uint64_t(i + 1));
+  }
+  // Every copy is freed, on both nodes, by the store's own count ...
+  EXPECT_TRUE(settled(driver_rank(), store_here)) << stats_on(driver_rank()).store_bytes << " bytes left";
+  EXPECT_TRUE(settled(other_rank(), store_there)) << stats_on(other_rank()).store_bytes << " bytes left";
+  // ... and by the processes' resident memory (one object's worth of slack).
+  EXPECT_LT(rss_on(driver_rank()), rss_here + size) << "driver's node grew";
+  EXPECT_LT(rss_on(other_rank()), rss_there + size) << "other node grew";
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, DataPlane,
