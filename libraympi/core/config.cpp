@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include "core/config.hpp"
 
 #include <cstdlib>
@@ -74,8 +76,13 @@ Config resolve_config(Config cfg) {
       throw Error("raympi: Config::resources['" + k + "']: set num_cpus / num_gpus instead");
   if (cfg.object_store_memory == 0)
     if (auto v = env("RAYMPI_OBJECT_STORE_MEMORY")) cfg.object_store_memory = parse_size(v, "RAYMPI_OBJECT_STORE_MEMORY");
-  if (cfg.spill_directory.empty())
+  if (cfg.object_store_memory == 0)  // default: 30 % of the host's memory
+    cfg.object_store_memory = std::size_t(double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE)) * 0.3);
+  if (cfg.spill_directory.empty()) {
     if (auto v = env("RAYMPI_SPILL_DIR")) cfg.spill_directory = v;
+    else if (auto t = env("TMPDIR")) cfg.spill_directory = t;
+    else cfg.spill_directory = "/tmp";
+  }
   if (cfg.timeline.empty())
     if (auto v = env("RAYMPI_TIMELINE")) cfg.timeline = v;
   if (cfg.log_level.empty()) cfg.log_level = env("RAYMPI_LOG_LEVEL") ? env("RAYMPI_LOG_LEVEL") : "warn";

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/registry.hpp"
@@ -38,6 +40,14 @@ struct Session {
 };
 std::mutex g_mu;
 Session* g_session = nullptr;
+
+std::string job_tag() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const char* user = std::getenv("USER");
+  return std::string(user ? user : "user") + "-" + host + "-" + std::to_string(getpid()) + "-" +
+         std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000007);
+}
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -123,6 +133,8 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   opts.roles = roles;
   opts.rank = rank;
   opts.nodes = exchange_nodes(s->comm, roles, cfg);
+  // One spill folder per job and user, named by rank 0 (its host, pid and start time).
+  opts.job_tag = allgather_strings(s->comm, rank == 0 ? job_tag() : std::string())[0];
   opts.function_keys = registry_keys();
   Transport::Tuning tuning{std::chrono::microseconds(cfg.progress_spin_us),
                            std::chrono::microseconds(cfg.max_backoff_us)};

@@ -39,6 +39,9 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                            [this](ObjectId id) { own_free(id); },
                            [this](ObjectId actor) { forget_route(actor); }}),
       epoch_(Clock::now()) {
+  if (roles_.is_node(rank_))
+    store_.configure(cfg_.object_store_memory,
+                     std::make_unique<SpillDir>(cfg_.spill_directory + "/raympi-" + opts.job_tag, rank_));
   if (roles_.is_node(rank_)) {
     ResourceSet total;
     for (auto& n : nodes_)
@@ -147,6 +150,7 @@ void Runtime::on_message(int src, Buffer msg) {
 }
 
 Clock::time_point Runtime::on_tick(Clock::time_point now) {
+  store_.enforce_budget();  // objects released since the last put may be spillable now
   if (now - last_flush_ >= kEventFlush) {
     flush_events();
     last_flush_ = now;
@@ -249,6 +253,9 @@ LocalStats Runtime::stats() {
     for (auto& [id, h] : actors_) hosts.push_back(h);
   }
   for (auto& h : hosts) s.actor_callers += h->callers();
+  s.spilled_objects = store_.spilled_count();
+  s.spilled_bytes = store_.spilled_bytes();
+  s.spill_folder = store_.spill_folder();
   s.data_plane = data_ != nullptr;
   s.data_plane_received = data_ ? data_->received() : 0;
   {

@@ -80,6 +80,7 @@ class Runtime {
     std::vector<NodeDesc> nodes;
     std::vector<std::string> function_keys;
     std::unique_ptr<UcxPlane> data_plane;  // null: object bytes move over MPI
+    std::string job_tag;                    // names the job's spill folder
   };
 
   Runtime(Options opts, std::unique_ptr<Transport> transport);

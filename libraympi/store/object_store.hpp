@@ -1,29 +1,57 @@
 #pragma once
-// The node's object store: immutable objects by id, in memory. (Spilling to
-// HDF5 and the UCX data plane arrive with the data-plane issue.)
+// The node's object store: immutable objects by id, in memory up to a budget
+// (Config::object_store_memory); beyond it, the least recently used objects
+// that nothing on this node is using are spilled to HDF5 files (store/spill.*)
+// and come back transparently on get. Nothing referenced is lost: an object
+// leaves the store only through erase (its last reference is gone).
 
+#include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "core/adaptive_mutex.hpp"
 #include "raympi/detail/object_store_view.hpp"
+#include "store/spill.hpp"
 
 namespace raympi::detail {
 
 /// @brief Objects held on this node (primary copies, secondary copies, errors).
 class ObjectStore {
  public:
-  StoredPtr get(ObjectId id) const;
+  /// Memory budget in bytes (0: unlimited) and where spilled objects go.
+  void configure(std::size_t budget, std::unique_ptr<SpillDir> spill);
+  /// The object, restored from its spill file if it was spilled; null if unknown.
+  StoredPtr get(ObjectId id);
   /// Inserts unless present; returns the object now held under that id.
   StoredPtr put(StoredPtr o);
+  /// Drops the object (from memory or its spill file).
   void erase(ObjectId id);
+  /// Spills unused objects while over budget (also done by put).
+  void enforce_budget();
   std::size_t count() const;
   std::size_t bytes() const;
+  std::size_t spilled_count() const;
+  std::size_t spilled_bytes() const;
+  std::string spill_folder() const;
 
  private:
+  struct Entry {
+    StoredPtr object;
+    std::uint64_t last_use = 0;
+  };
+  struct Spilled {
+    std::string path;
+    std::uint64_t size = 0;
+  };
+  void enforce_locked();
+
   mutable AdaptiveMutex mu_;
-  std::unordered_map<ObjectId, StoredPtr> objects_;
-  std::size_t bytes_ = 0;
+  std::unordered_map<ObjectId, Entry> objects_;
+  std::unordered_map<ObjectId, Spilled> spilled_;
+  std::size_t bytes_ = 0, spilled_bytes_ = 0, budget_ = 0;
+  std::uint64_t clock_ = 0;
+  std::unique_ptr<SpillDir> spill_;
 };
 
 StoredPtr make_error_object(ObjectId id, ErrorKind kind, std::string message);

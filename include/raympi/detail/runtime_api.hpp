@@ -94,12 +94,15 @@ struct LocalStats {
   std::size_t actors_hosted = 0;  // actors on this node (dead ones until their last handle goes)
   std::size_t actor_routes = 0;   // actors this process calls (where they live, call sequence)
   std::size_t actor_callers = 0;  // callers whose call order the actors hosted here track
+  std::size_t spilled_objects = 0;  // objects of this node's store in spill files
+  std::size_t spilled_bytes = 0;
+  std::string spill_folder;          // this rank's spill folder (exists once something spilled)
   bool data_plane = false;           // object bytes move over UCX (else MPI)
   std::uint64_t data_plane_received = 0;  // bytes this rank received over UCX
   template <class Archive>
   void serialize(Archive& ar) {
     ar(store_objects, store_bytes, ref_records, owned_objects, fetches, actors_hosted, actor_routes, actor_callers,
-       data_plane, data_plane_received);
+       spilled_objects, spilled_bytes, spill_folder, data_plane, data_plane_received);
   }
 };
 LocalStats local_stats();
