@@ -11,7 +11,7 @@ void ObjectStore::configure(std::size_t budget, std::unique_ptr<SpillDir> spill)
 }
 
 StoredPtr ObjectStore::get(ObjectId id) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   auto it = objects_.find(id);
   if (it != objects_.end()) {
     it->second.last_use = ++clock_;
@@ -29,12 +29,13 @@ StoredPtr ObjectStore::get(ObjectId id) {
   objects_[id] = Entry{o, ++clock_};
   bytes_ += o->bytes.size;
   RAYMPI_LOG_DEBUG("restored object {} ({} bytes) from its spill file", id.value, o->bytes.size);
-  enforce_locked();  // `o` is held here, so it stays
+  lk.unlock();
+  enforce_budget();  // `o` is held here, so it stays
   return o;
 }
 
 StoredPtr ObjectStore::put(StoredPtr o) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   if (auto sp = spilled_.find(o->id); sp != spilled_.end()) {  // a copy arrived for a spilled object
     spill_->remove(sp->second.path);
     spilled_bytes_ -= sp->second.size;
@@ -43,7 +44,9 @@ StoredPtr ObjectStore::put(StoredPtr o) {
   auto [it, inserted] = objects_.try_emplace(o->id, Entry{o, ++clock_});
   if (inserted) bytes_ += o->bytes.size;
   StoredPtr held = it->second.object;
-  if (inserted) enforce_locked();
+  bool over = budget_ > 0 && bytes_ > budget_ + spilling_bytes_;
+  lk.unlock();
+  if (inserted && over) enforce_budget();
   return held;
 }
 
@@ -65,32 +68,50 @@ void ObjectStore::erase(ObjectId id) {
 }
 
 void ObjectStore::enforce_budget() {
-  std::lock_guard lk(mu_);
-  enforce_locked();
-}
-
-void ObjectStore::enforce_locked() {
-  while (budget_ > 0 && bytes_ > budget_) {
-    // The least recently used object that nothing on this node holds (a
-    // running task, a get, a send in flight all hold theirs).
-    Entry* victim = nullptr;
-    ObjectId victim_id;
-    for (auto& [id, e] : objects_) {
-      const StoredObject& o = *e.object;
-      if (e.object.use_count() != 1 || o.error != ErrorKind::none || o.bytes.size == 0) continue;
-      if (!victim || e.last_use < victim->last_use) {
-        victim = &e;
-        victim_id = id;
+  for (;;) {
+    // Pick the least recently used object that nothing on this node holds (a
+    // running task, a get, a send in flight all hold theirs) ...
+    ObjectId id;
+    StoredPtr victim;
+    {
+      std::lock_guard lk(mu_);
+      if (budget_ == 0 || bytes_ <= budget_ + spilling_bytes_) return;
+      const Entry* best = nullptr;
+      for (auto& [oid, e] : objects_) {
+        const StoredObject& o = *e.object;
+        if (e.object.use_count() != 1 || o.error != ErrorKind::none || o.bytes.size == 0) continue;
+        if (!best || e.last_use < best->last_use) {
+          best = &e;
+          id = oid;
+        }
       }
+      if (!best) return;  // everything is in use: over budget until something is released
+      victim = best->object;
+      spilling_bytes_ += victim->bytes.size;
     }
-    if (!victim) return;  // everything is in use: over budget until something is released
-    std::uint64_t size = victim->object->bytes.size;
-    std::string path = spill_->write(victim_id, victim->object->bytes);
-    spilled_[victim_id] = Spilled{std::move(path), size};
+    // ... write it without holding the store (gets and puts go on) ...
+    std::string path;
+    try {
+      path = spill_->write(id, victim->bytes);
+    } catch (...) {
+      std::lock_guard lk(mu_);
+      spilling_bytes_ -= victim->bytes.size;
+      throw;
+    }
+    // ... and drop it from memory unless someone took it meanwhile.
+    std::lock_guard lk(mu_);
+    std::uint64_t size = victim->bytes.size;
+    spilling_bytes_ -= size;
+    auto it = objects_.find(id);
+    if (it == objects_.end() || it->second.object.use_count() > 2) {  // erased, or in use again
+      spill_->remove(path);
+      continue;
+    }
+    spilled_[id] = Spilled{std::move(path), size};
     spilled_bytes_ += size;
     bytes_ -= size;
-    objects_.erase(victim_id);
-    RAYMPI_LOG_DEBUG("spilled object {} ({} bytes); store at {} of {} bytes", victim_id.value, size, bytes_, budget_);
+    objects_.erase(it);
+    RAYMPI_LOG_DEBUG("spilled object {} ({} bytes); store at {} of {} bytes", id.value, size, bytes_, budget_);
   }
 }
 

@@ -44,12 +44,12 @@ class ObjectStore {
     std::string path;
     std::uint64_t size = 0;
   };
-  void enforce_locked();
 
   mutable AdaptiveMutex mu_;
   std::unordered_map<ObjectId, Entry> objects_;
   std::unordered_map<ObjectId, Spilled> spilled_;
   std::size_t bytes_ = 0, spilled_bytes_ = 0, budget_ = 0;
+  std::size_t spilling_bytes_ = 0;  // being written out right now
   std::uint64_t clock_ = 0;
   std::unique_ptr<SpillDir> spill_;
 };

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "raympi/errors.hpp"
 
@@ -18,6 +19,9 @@ namespace {
   throw Error("raympi: spilling: " + what + " '" + path + "' failed; check that the spill directory " +
               "(RAYMPI_SPILL_DIR / Config::spill_directory) is writable and has room");
 }
+
+// Debian's HDF5 is not built thread-safe: one HDF5 call at a time per process.
+std::mutex g_hdf5_mu;
 
 // Closes an HDF5 handle at scope exit.
 struct H5Handle {
@@ -52,6 +56,7 @@ void SpillDir::ensure_folder() {
 }
 
 std::string SpillDir::write(ObjectId id, const Buffer& bytes) {
+  std::lock_guard lk(g_hdf5_mu);
   ensure_folder();
   std::string path = folder_ + "/obj-" + std::to_string(id.value) + ".h5";
   H5Handle file{H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
@@ -66,6 +71,7 @@ std::string SpillDir::write(ObjectId id, const Buffer& bytes) {
 }
 
 Buffer SpillDir::read(const std::string& path, std::uint64_t size) {
+  std::lock_guard lk(g_hdf5_mu);
   H5Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
   if (file.id < 0) fail("opening", path);
   H5Handle set{H5Dopen2(file.id, "bytes", H5P_DEFAULT), H5Dclose};
