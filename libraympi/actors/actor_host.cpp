@@ -51,7 +51,7 @@ void ActorHost::deliver(TaskPtr call) {
   if (phase_ == Phase::dead) {
     std::string why = death_reason_;
     lk.unlock();
-    hooks_.fail(call, why);
+    hooks_.fail(*this, call, why);
     return;
   }
   auto it = callers_.try_emplace(call->caller).first;
@@ -93,7 +93,7 @@ void ActorHost::kill(bool restart, const std::string& why) {
     }
     if (sleeping_) cv_.notify_one();
   }
-  for (auto& t : failed) hooks_.fail(t, why);
+  for (auto& t : failed) hooks_.fail(*this, t, why);
 }
 
 void ActorHost::release() {
@@ -164,7 +164,7 @@ bool ActorHost::build_locked(std::unique_lock<std::mutex>& lk) {
       std::string why = "its factory threw " + error;
       die_locked(why, failed);
       lk.unlock();
-      for (auto& t : failed) hooks_.fail(t, why);
+      for (auto& t : failed) hooks_.fail(*this, t, why);
       lk.lock();
     }
     return false;
@@ -232,7 +232,7 @@ void ActorHost::thread_main() {
   std::string why = death_reason_;
   lk.unlock();
   instance.reset();  // the destructor runs on the actor's thread
-  for (auto& t : failed) hooks_.fail(t, why);
+  for (auto& t : failed) hooks_.fail(*this, t, why);
   hooks_.changed(*this, Phase::dead, why);
   hooks_.exited(*this);
   lk.lock();

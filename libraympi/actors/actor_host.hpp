@@ -30,7 +30,7 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
     /// Runs one call on the instance and reports its result.
     std::function<void(ActorHost&, const TaskPtr&, void* self)> run;
     /// Fails one call with ActorDiedError.
-    std::function<void(const TaskPtr&, const std::string& why)> fail;
+    std::function<void(ActorHost&, const TaskPtr&, const std::string& why)> fail;
     /// The phase changed (restarts counts rebuilds so far).
     std::function<void(ActorHost&, Phase, const std::string& message)> changed;
     /// The thread is gone and the instance destroyed.

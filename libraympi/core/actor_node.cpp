@@ -81,12 +81,10 @@ ActorHost::Hooks Runtime::actor_hooks() {
     return inv.instance;
   };
   h.run = [this](ActorHost& host, const TaskPtr& t, void* self) { run_actor_call(host, t, self); };
-  h.fail = [this](const TaskPtr& t, const std::string& why) {
+  h.fail = [this](ActorHost& host, const TaskPtr& t, const std::string& why) {
     Invocation none;
-    std::shared_ptr<ActorHost> host = hosted(t->actor);
-    std::string message = host ? actor_died_message(*host->creation(), why)
-                               : "raympi::ActorDiedError: actor " + std::to_string(t->actor.value) + " is dead: " + why;
-    finish(t, none, ErrorKind::actor_died, message + "; the call '" + t->display_name() + "' did not complete",
+    finish(t, none, ErrorKind::actor_died,
+           actor_died_message(*host.creation(), why) + "; the call '" + t->display_name() + "' did not complete",
            now_seconds());
   };
   h.changed = [this](ActorHost& host, ActorHost::Phase p, const std::string& message) {
@@ -97,7 +95,7 @@ ActorHost::Hooks Runtime::actor_hooks() {
     auto it = actors_.find(host.id());
     if (it == actors_.end() || it->second.get() != &host) return;
     if (host.released()) actors_.erase(it);
-    else actor_exited_[host.id()] = true;  // a tombstone: calls through remaining handles fail
+    else actor_exited_.insert(host.id());  // a tombstone: calls through remaining handles fail
   };
   return h;
 }
@@ -176,11 +174,7 @@ void Runtime::handle_actor_release(ObjectId actor) {
     if (it == actors_.end()) return;
     host = it->second;
     host->release();
-    auto ex = actor_exited_.find(actor);
-    if (ex != actor_exited_.end()) {  // already dead and gone: drop the tombstone
-      actor_exited_.erase(ex);
-      actors_.erase(it);
-    }
+    if (actor_exited_.erase(actor) > 0) actors_.erase(it);  // already dead and gone: drop the tombstone
   }
 }
 

@@ -49,8 +49,12 @@ void Runtime::route_call(TaskPtr t) {
     if (locate) fetch(actor, [this, actor](const StoredPtr& o) { on_actor_route(actor, o); });
     return;
   }
-  if (err != ErrorKind::none) fail_owned(t->id, err, std::move(message));
-  else if (node == rank_) resolve_and_enqueue(std::move(t));
+  dispatch_call(std::move(t), node, err, message);
+}
+
+void Runtime::dispatch_call(TaskPtr t, int node, ErrorKind err, const std::string& message) {
+  if (err != ErrorKind::none) fail_owned(t->id, err, message);  // the actor was never built
+  else if (node == rank_) resolve_and_enqueue(std::move(t));     // never becomes a message
   else forward(t, node);
 }
 
@@ -79,11 +83,7 @@ void Runtime::on_actor_route(ObjectId actor, const StoredPtr& o) {
     parked.swap(r.parked);
   }
   // Sent in sequence order here; the actor's node orders them by sequence in any case.
-  for (auto& t : parked) {
-    if (err != ErrorKind::none) fail_owned(t->id, err, message);
-    else if (node == rank_) resolve_and_enqueue(std::move(t));
-    else forward(t, node);
-  }
+  for (auto& t : parked) dispatch_call(std::move(t), node, err, message);
 }
 
 void Runtime::forget_route(ObjectId actor) {

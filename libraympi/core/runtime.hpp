@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "actors/actor_host.hpp"
@@ -155,6 +156,7 @@ class Runtime {
   };
   void register_actor_name(const Task& creation, const RefPtr& ref);
   void route_call(TaskPtr t);
+  void dispatch_call(TaskPtr t, int node, ErrorKind err, const std::string& message);
   void refuse_self_wait(const Task& running, const std::vector<ObjectId>& ids);
   void on_actor_route(ObjectId actor, const StoredPtr& o);
   void forget_route(ObjectId actor);
@@ -249,7 +251,7 @@ class Runtime {
   std::atomic<std::uint64_t> caller_counter_{0};
   std::mutex actors_mu_;
   std::unordered_map<ObjectId, std::shared_ptr<ActorHost>> actors_;  // hosted here (dead ones until released)
-  std::unordered_map<ObjectId, bool> actor_exited_;                  // guarded by actors_mu_
+  std::unordered_set<ObjectId> actor_exited_;  // dead hosts kept as tombstones; guarded by actors_mu_
   std::mutex pins_mu_;
   std::unordered_map<ObjectId, RefPtr> named_pins_;  // GCS: one handle per named actor
 

@@ -89,16 +89,6 @@ RAYMPI_REMOTE(make_counter, &Counter::increment, &Counter::wait_on_gate, &Counte
 
 namespace {
 
-template <class F>
-bool eventually(F pred, double seconds = 10) {
-  auto t0 = std::chrono::steady_clock::now();
-  while (!pred()) {
-    if (seconds_since(t0) > seconds) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 template <class T>
 std::string died_message(const ObjectRef<T>& r) {
   try {

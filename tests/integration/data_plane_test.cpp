@@ -111,11 +111,7 @@ TEST(DataPlaneMemory, CreatingAndDroppingObjectsLeavesMemoryFlat) {
   raympi::get(on_node(sum_of, driver_rank()).remote(warm));
   warm = {};
   auto settled = [&](int rank, std::size_t store_bytes) {
-    for (int i = 0; i < 500; ++i) {
-      if (stats_on(rank).store_bytes <= store_bytes) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+    return eventually([&] { return stats_on(rank).store_bytes <= store_bytes; }, 5);
   };
   std::size_t store_here = stats_on(driver_rank()).store_bytes, store_there = stats_on(other_rank()).store_bytes;
   ASSERT_TRUE(settled(driver_rank(), store_here) && settled(other_rank(), store_there));

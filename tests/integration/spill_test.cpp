@@ -33,16 +33,6 @@ std::size_t files_in(const std::string& folder) {
   return n;
 }
 
-template <class F>
-bool eventually(F pred, double seconds = 20) {
-  auto t0 = std::chrono::steady_clock::now();
-  while (!pred()) {
-    if (seconds_since(t0) > seconds) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 }  // namespace
 
 RAYMPI_REMOTE(sum_of);
@@ -70,12 +60,12 @@ TEST_F(Spill, ThreeTimesTheBudgetSpillsAndComesBackIntact) {
   EXPECT_TRUE(eventually([] {
     auto t = raympi::detail::local_stats();
     return t.spilled_objects == 0 && t.spilled_bytes == 0 && files_in(t.spill_folder) == 0;
-  }));
+  }, 20));
 }
 
 TEST_F(Spill, AnObjectLargerThanTheBudgetGoesToItsFile) {
   auto big = raympi::put(Bytes(80 * kMiB, 3));
-  EXPECT_TRUE(eventually([] { return raympi::detail::local_stats().spilled_objects >= 1; }));
+  EXPECT_TRUE(eventually([] { return raympi::detail::local_stats().spilled_objects >= 1; }, 20));
   EXPECT_EQ(sum_of(raympi::get(big)), 80 * kMiB * 3);
 }
 

@@ -5,6 +5,7 @@
 // test releases it (deterministic "not ready yet" objects, no sleeps).
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <raympi/raympi.hpp>
@@ -65,5 +66,17 @@ class GateGuard {
 
 /// Seconds since `t0`.
 double seconds_since(std::chrono::steady_clock::time_point t0);
+
+/// Polls `pred` every 5 ms until it holds (true) or `seconds` pass (false):
+/// for state that other ranks report asynchronously (GCS tables, frees).
+template <class F>
+bool eventually(F pred, double seconds = 10) {
+  auto t0 = std::chrono::steady_clock::now();
+  while (!pred()) {
+    if (seconds_since(t0) > seconds) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 }  // namespace raympi_test
