@@ -151,13 +151,21 @@ void Bench::cross_rank_get(const Location& other) {
       auto make = raympi::task(make_blob);
       make.resource(other.resource(), 0.001);
       std::vector<raympi::ObjectRef<Blob>> refs;
-      for (int i = 0; i < s.count; ++i) refs.push_back(make.remote(s.bytes));
+      for (int i = 0; i <= s.count; ++i) refs.push_back(make.remote(s.bytes));  // the first one warms up
       auto await = raympi::task(await_blobs);
       await.resource(other.resource(), 0.001);
       if (raympi::get(await.remote(refs)) != refs.size()) throw std::runtime_error("blobs missing on rank " +
                                                                                   std::to_string(other.rank));
-      auto t0 = Clock::now();  // one object after the other, as a reader would
-      for (auto& r : refs) raympi::wait(std::vector<raympi::ObjectRef<Blob>>{r}, 1);
+      // One object after the other, each dropped once read, as a streaming
+      // reader would: the node's buffers are recycled (steady state). The
+      // first transfer, into memory this process never touched, is not timed.
+      raympi::wait(std::vector<raympi::ObjectRef<Blob>>{refs[0]}, 1);
+      refs[0] = {};
+      auto t0 = Clock::now();
+      for (std::size_t i = 1; i < refs.size(); ++i) {
+        raympi::wait(std::vector<raympi::ObjectRef<Blob>>{refs[i]}, 1);
+        refs[i] = {};
+      }
       double seconds = seconds_since(t0);
       double gbps = double(s.bytes) * s.count / seconds / 1e9;
       double raw = raw_ucx_gbps(other.rank, driver_rank, s.bytes, s.count, false);

@@ -39,9 +39,12 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                            [this](ObjectId id) { own_free(id); },
                            [this](ObjectId actor) { forget_route(actor); }}),
       epoch_(Clock::now()) {
-  if (roles_.is_node(rank_))
+  if (roles_.is_node(rank_)) {
+    // Freed object buffers kept for reuse: up to a quarter of the store's budget.
+    set_block_pool_limit(cfg_.object_store_memory / 4);
     store_.configure(cfg_.object_store_memory,
                      std::make_unique<SpillDir>(cfg_.spill_directory + "/raympi-" + opts.job_tag, rank_));
+  }
   if (roles_.is_node(rank_)) {
     ResourceSet total;
     for (auto& n : nodes_)
@@ -151,6 +154,7 @@ void Runtime::on_message(int src, Buffer msg) {
 
 Clock::time_point Runtime::on_tick(Clock::time_point now) {
   store_.enforce_budget();  // objects released since the last put may be spillable now
+  trim_block_pool();        // freed buffers nobody reused for a few seconds go back to the system
   if (now - last_flush_ >= kEventFlush) {
     flush_events();
     last_flush_ = now;
@@ -257,6 +261,7 @@ LocalStats Runtime::stats() {
   s.spilled_bytes = store_.spilled_bytes();
   s.spill_folder = store_.spill_folder();
   s.data_plane = data_ != nullptr;
+  s.pooled_free_bytes = block_pool_stats().free_bytes;
   s.data_plane_received = data_ ? data_->received() : 0;
   {
     std::lock_guard lk(routes_mu_);

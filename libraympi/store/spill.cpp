@@ -79,12 +79,8 @@ Buffer SpillDir::read(const std::string& path, std::uint64_t size) {
   hsize_t dims[1] = {0};
   if (space.id < 0 || H5Sget_simple_extent_dims(space.id, dims, nullptr) != 1 || dims[0] != size)
     fail("reading (size differs from the object's)", path);
-  char* mem = static_cast<char*>(std::malloc(size ? size : 1));
-  if (!mem) throw std::bad_alloc();
-  Buffer b;
-  b.owner = std::shared_ptr<const void>(mem, [](const void* q) { std::free(const_cast<void*>(q)); });
-  b.data = mem;
-  b.size = size;
+  char* mem = nullptr;
+  Buffer b = allocate_buffer(size, mem);
   if (H5Dread(set.id, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mem) < 0) fail("reading", path);
   return b;
 }

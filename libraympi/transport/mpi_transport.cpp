@@ -21,14 +21,6 @@ constexpr std::size_t kBatchLimit = 64 * 1024;  // bigger messages travel alone 
 // eagerly (the receiver needs no further progress from us to get it).
 constexpr std::size_t kDirectLimit = 4 * 1024;
 
-Buffer take_malloced(char* p, std::size_t n) {
-  Buffer b;
-  b.owner = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
-  b.data = p;
-  b.size = n;
-  return b;
-}
-
 long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* timeout) {
   // Not FUTEX_PRIVATE: the word lives in memory shared between processes.
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, timeout, nullptr, 0);
@@ -189,7 +181,8 @@ void MpiTransport::flush_remote() {
         i = std::max(j, i + 1);
         continue;
       }
-      char* p = static_cast<char*>(std::malloc(bytes));
+      char* p = nullptr;
+      Buffer batch = allocate_buffer(bytes, p);
       std::size_t off = 0;
       p[off++] = char(kBatch);
       for (std::size_t k = i; k < j; ++k) {
@@ -198,7 +191,7 @@ void MpiTransport::flush_remote() {
         std::memcpy(p + off + 4, msgs[k].data, n);
         off += 4 + n;
       }
-      post(int(dst), take_malloced(p, bytes));
+      post(int(dst), std::move(batch));
       i = j;
     }
     msgs.clear();
@@ -249,9 +242,9 @@ bool MpiTransport::poll_remote() {
     if (!flag) break;
     int count = 0;
     MPI_Get_count(&st, MPI_BYTE, &count);
-    char* p = static_cast<char*>(std::malloc(count > 0 ? std::size_t(count) : 1));
+    char* p = nullptr;
+    Buffer b = allocate_buffer(std::size_t(count > 0 ? count : 0), p);
     MPI_Mrecv(p, count, MPI_BYTE, &handle, MPI_STATUS_IGNORE);
-    Buffer b = take_malloced(p, std::size_t(count));
     if (count > 0 && std::uint8_t(p[0]) == kBatch) {
       std::size_t off = 1;
       while (off + 4 <= b.size) {

@@ -179,11 +179,8 @@ void UcxPlane::send(int dst, std::uint64_t tag, Buffer bytes, SendDone done) {
 
 void UcxPlane::recv(int src, std::uint64_t tag, std::size_t size, RecvDone done) {
   post([this, src, tag, size, done = std::move(done)]() mutable {
-    char* mem = static_cast<char*>(std::malloc(size ? size : 1));
-    Buffer b;
-    b.owner = std::shared_ptr<const void>(mem, [](const void* q) { std::free(const_cast<void*>(q)); });
-    b.data = mem;
-    b.size = size;
+    char* mem = nullptr;
+    Buffer b = allocate_buffer(size, mem);
     auto* op = new Op{this, src, std::move(b), size, {}, std::move(done), nullptr};
     endpoint(src);  // its error handler fails this receive if the peer goes away
     if (!peer_errors_[std::size_t(src)].empty()) return finish(op, UCS_ERR_UNREACHABLE);
