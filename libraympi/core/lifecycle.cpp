@@ -105,6 +105,13 @@ std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Co
 }
 
 void teardown(Session& s) {
+  if (s.runtime && s.runtime->lost_peers()) {
+    // MPI_Finalize waits for every rank, the dead one too, and would never
+    // return: leave without it (Open MPI then reports the missing finalize).
+    RAYMPI_LOG_WARN("rank {}: a rank of this job failed; skipping MPI_Finalize", s.runtime->rank());
+    s.runtime.reset();
+    return;
+  }
   s.runtime.reset();
   if (s.comm != MPI_COMM_NULL) MPI_Comm_free(&s.comm);
   int finalized = 0;

@@ -40,6 +40,7 @@ void Runtime::complete_fetch(ObjectId id, const StoredPtr& o) {
     cbs.swap(it->second);
     fetching_.erase(it);
     fetch_attempts_.erase(id);
+    pulling_from_.erase(id);
   }
   for (auto& cb : cbs) cb(o);
 }
@@ -66,12 +67,33 @@ void Runtime::on_location(const LocationMsg& m, const Buffer& bytes) {
   }
   for (int l : m.locations) {
     if (l == rank_) continue;
+    {
+      std::lock_guard lk(fetch_mu_);
+      pulling_from_[m.id] = l;
+    }
+    // The data plane watches the holder from now on: if it dies before or
+    // while it answers, lost_peer() fails this fetch instead of leaving it waiting.
+    if (data_) data_->watch(l);
     transport_->send(l, encode_msg(MsgType::pull, IdMsg{m.id}));
     return;
   }
   complete_fetch(m.id, store_.put(make_error_object(m.id, ErrorKind::object_lost,
                                                     "raympi::ObjectLostError: no live copy of object " +
                                                         std::to_string(m.id.value))));
+}
+
+void Runtime::fail_pulls_from(int rank) {
+  std::vector<ObjectId> ids;
+  {
+    std::lock_guard lk(fetch_mu_);
+    for (auto& [id, from] : pulling_from_)
+      if (from == rank) ids.push_back(id);
+  }
+  for (ObjectId id : ids)
+    complete_fetch(id, store_.put(make_error_object(id, ErrorKind::object_lost,
+                                                    "raympi::ObjectLostError: object " + std::to_string(id.value) +
+                                                        " was being fetched from rank " + std::to_string(rank) +
+                                                        ", which failed")));
 }
 
 void Runtime::store_copy(ObjectId id, const Buffer& bytes) {

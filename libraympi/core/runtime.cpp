@@ -1,5 +1,7 @@
 #include "core/runtime.hpp"
 
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "raympi/errors.hpp"
 
@@ -39,13 +41,12 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                            [this](ObjectId id) { own_free(id); },
                            [this](ObjectId actor) { forget_route(actor); }}),
       epoch_(Clock::now()) {
+  if (data_) data_->on_peer_failed([this](int r) { peer_failed(r); });
   if (roles_.is_node(rank_)) {
     // Freed object buffers kept for reuse: up to a quarter of the store's budget.
     set_block_pool_limit(cfg_.object_store_memory / 4);
     store_.configure(cfg_.object_store_memory,
                      std::make_unique<SpillDir>(cfg_.spill_directory + "/raympi-" + opts.job_tag, rank_));
-  }
-  if (roles_.is_node(rank_)) {
     ResourceSet total;
     for (auto& n : nodes_)
       if (n.rank == rank_) total = n.total;
@@ -133,9 +134,11 @@ void Runtime::on_message(int src, Buffer msg) {
         break;
       }
       case MsgType::shutdown: {
+        auto m = decode_msg<ShutdownMsg>(msg);
         std::lock_guard lk(life_mu_);
         shutdown_requested_ = true;
-        exit_code_ = decode_msg<ShutdownMsg>(msg).exit_code;
+        exit_code_ = m.exit_code;
+        failed_ranks_.assign(m.failed_ranks.begin(), m.failed_ranks.end());
         life_cv_.notify_all();
         break;
       }
@@ -263,6 +266,7 @@ LocalStats Runtime::stats() {
   s.data_plane = data_ != nullptr;
   s.pooled_free_bytes = block_pool_stats().free_bytes;
   s.data_plane_received = data_ ? data_->received() : 0;
+  s.data_plane_sent = data_ ? data_->sent() : 0;
   {
     std::lock_guard lk(routes_mu_);
     s.actor_routes = routes_.size();
@@ -285,20 +289,42 @@ void Runtime::stop_local() {
   if (scheduler_) scheduler_->stop();
 }
 
+void Runtime::peer_failed(int rank) {
+  {
+    std::lock_guard lk(life_mu_);
+    // Once shutdown began, peers closing their endpoints is expected; and the
+    // failed list the ranks agreed on (sent with the shutdown) must not change.
+    if (shutdown_requested_) return;
+    if (std::find(failed_ranks_.begin(), failed_ranks_.end(), rank) != failed_ranks_.end()) return;
+    failed_ranks_.push_back(rank);
+  }
+  RAYMPI_LOG_ERROR("rank {}: rank {} failed (its data-plane endpoint broke); objects only it held are lost", rank_,
+                   rank);
+  fail_pulls_from(rank);
+}
+
 void Runtime::shutdown_job(int exit_code) {
   flush_events();
+  ShutdownMsg m{exit_code, {}};
+  {
+    std::lock_guard lk(life_mu_);
+    shutdown_requested_ = true;  // freezes failed_ranks_
+    m.failed_ranks.assign(failed_ranks_.begin(), failed_ranks_.end());
+  }
+  auto failed = [&](int r) { return std::find(m.failed_ranks.begin(), m.failed_ranks.end(), r) != m.failed_ranks.end(); };
   for (int r = 0; r < roles_.size; ++r)
-    if (r != rank_) transport_->send(r, encode_msg(MsgType::shutdown, ShutdownMsg{exit_code}));
+    if (r != rank_ && !failed(r)) transport_->send(r, encode_msg(MsgType::shutdown, m));
+  const int expected = roles_.size - 1 - int(m.failed_ranks.size());
   {
     std::unique_lock lk(life_mu_);
-    while (acks_ < roles_.size - 1)
-      if (!life_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return acks_ >= roles_.size - 1; }))
-        RAYMPI_LOG_WARN("shutdown: waiting for {} rank(s) to finish their running tasks", roles_.size - 1 - acks_);
+    while (acks_ < expected)
+      if (!life_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return acks_ >= expected; }))
+        RAYMPI_LOG_WARN("shutdown: waiting for {} rank(s) to finish their running tasks", expected - acks_);
   }
   stop_local();
   refs_.disable();
   if (data_) data_->stop();
-  transport_->stop();
+  transport_->stop(!m.failed_ranks.empty());
 }
 
 int Runtime::serve() {
@@ -309,8 +335,13 @@ int Runtime::serve() {
   stop_local();
   refs_.disable();
   if (data_) data_->stop();
-  transport_->send(roles_.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{0}));
-  transport_->stop();
+  transport_->send(roles_.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{}));
+  bool peers_failed;
+  {
+    std::lock_guard lk(life_mu_);
+    peers_failed = !failed_ranks_.empty();
+  }
+  transport_->stop(peers_failed);
   return exit_code_;
 }
 

@@ -115,8 +115,16 @@ class Runtime {
   void kill_actor(ObjectId actor, bool no_restart);
   RefPtr lookup_actor(const std::string& name, const std::type_info& cls);
 
-  /// Driver: stops every rank and this one. Returns once all ranks acknowledged.
+  /// Driver: stops every rank and this one. Returns once all ranks acknowledged
+  /// (all but those seen to fail, which the others are told to skip).
   void shutdown_job(int exit_code);
+  /// A peer died (the data plane saw its endpoint break).
+  void peer_failed(int rank);
+  /// Some rank of the job failed (then collectives and MPI_Finalize would hang).
+  bool lost_peers() {
+    std::lock_guard lk(life_mu_);
+    return !failed_ranks_.empty();
+  }
   /// Other ranks: serve until the driver's shutdown; returns the driver's exit code.
   int serve();
 
@@ -182,6 +190,8 @@ class Runtime {
   void locate(ObjectId id);
   void on_location(const LocationMsg& m, const Buffer& bytes);
   void store_copy(ObjectId id, const Buffer& bytes);
+  /// Fails the fetches whose pull went to `rank` (it died): ObjectLostError.
+  void fail_pulls_from(int rank);
   void handle_pull(int src, const Buffer& msg);
   void handle_data(int src, const Buffer& msg);
   std::vector<StoredPtr> block_on(const std::vector<ObjectId>& ids, std::size_t need,
@@ -234,6 +244,7 @@ class Runtime {
   AdaptiveMutex fetch_mu_;
   std::unordered_map<ObjectId, std::vector<FetchCallback>> fetching_;
   std::unordered_map<ObjectId, int> fetch_attempts_;
+  std::unordered_map<ObjectId, int> pulling_from_;  // the rank a fetch's pull went to
 
   std::mutex waiters_mu_;
   std::set<std::shared_ptr<Waiter>> waiters_;
@@ -260,6 +271,7 @@ class Runtime {
   bool shutdown_requested_ = false;
   int exit_code_ = 0;
   int acks_ = 0;
+  std::vector<int> failed_ranks_;  // under life_mu_: ranks seen to die (frozen once shutdown begins)
 };
 
 }  // namespace raympi::detail

@@ -223,8 +223,9 @@ struct GcsReplyMsg {
 
 struct ShutdownMsg {
   std::int32_t exit_code = 0;
+  std::vector<std::int32_t> failed_ranks;  // ranks the driver saw die: no barrier with them
   template <class A>
-  void serialize(A& ar) { ar(exit_code); }
+  void serialize(A& ar) { ar(exit_code, failed_ranks); }
 };
 
 /// Encodes type + body + the length of the trailing raw bytes (0 without) + those bytes.

@@ -114,6 +114,9 @@ void MpiTransport::reap_direct_locked() {
 }
 
 MpiTransport::~MpiTransport() {
+  // Freeing the window and communicator is collective: with a dead rank it
+  // would never return, so they are left to MPI_Finalize's clean-up.
+  if (stopped_with_failed_peers()) return;
   if (win_ != MPI_WIN_NULL) MPI_Win_free(&win_);
   if (shm_comm_ != MPI_COMM_NULL) MPI_Comm_free(&shm_comm_);
 }

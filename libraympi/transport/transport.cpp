@@ -48,10 +48,12 @@ void Transport::start(Hooks hooks) {
   thread_ = std::thread([this] { loop(); });
 }
 
-void Transport::stop() {
+void Transport::stop(bool peers_failed) {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
+    peers_failed_ = peers_failed;
+    stop_deadline_ = Clock::now() + std::chrono::seconds(2);
     closed_.store(true, std::memory_order_release);  // later sends are dropped
   }
   notify();
@@ -91,7 +93,9 @@ void Transport::loop() {
       // Flush what is queued, then keep receiving (and dropping) until every
       // rank has stopped too: peers' synchronous sends to us must be matched.
       std::lock_guard lk(mu_);
-      if (outbox_.empty() && !sends_pending()) {
+      if (outbox_.empty() && peers_failed_) {
+        if (!sends_pending() || Clock::now() > stop_deadline_) break;
+      } else if (outbox_.empty() && !sends_pending()) {
         draining_ = true;
         if (quiesced()) break;
       }

@@ -57,7 +57,9 @@ class Transport {
   void send(int dst, Buffer msg);
   void start(Hooks hooks);
   /// Sends what is queued, then stops the progress thread. Later sends are dropped.
-  void stop();
+  /// `peers_failed`: some rank died, so the closing barrier (collective) is
+  /// skipped and sends it never matches are abandoned after a short grace.
+  void stop(bool peers_failed = false);
   bool on_progress_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
  protected:
@@ -103,9 +105,13 @@ class Transport {
   std::mutex mu_;  // guards outbox_, flushing_, stop_ (and the direct posts of implementations)
   std::vector<std::pair<int, Buffer>> outbox_;
   bool flushing_ = false;  // the progress thread posts a batch it took from the outbox
+  /// After stop(true): collectives on the communicator would never complete.
+  bool stopped_with_failed_peers() const { return peers_failed_; }
 
  private:
   bool stop_ = false;
+  bool peers_failed_ = false;          // stop without the closing barrier (a rank is gone)
+  Clock::time_point stop_deadline_{};  // with peers_failed_: give up on unmatched sends then
   std::atomic<bool> closed_{false};
   bool draining_ = false;  // progress thread only
   std::thread thread_;

@@ -49,7 +49,11 @@ void ucx_plane_ep_error(void* arg, ucp_ep_h, ucs_status_t status) {
 }
 
 UcxPlane::UcxPlane(int rank, int size)
-    : rank_(rank), size_(size), eps_(std::size_t(size), nullptr), peer_errors_(std::size_t(size)) {
+    : rank_(rank),
+      size_(size),
+      eps_(std::size_t(size), nullptr),
+      watched_(new std::atomic<bool>[std::size_t(size)]()),
+      peer_errors_(std::size_t(size)) {
   for (int r = 0; r < size; ++r) ep_args_.push_back(std::make_unique<EpArg>(EpArg{this, r}));
 }
 
@@ -169,6 +173,7 @@ void UcxPlane::send(int dst, std::uint64_t tag, Buffer bytes, SendDone done) {
     p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.cb.send = ucx_plane_send_done;
     p.user_data = op;
+    sent_.fetch_add(op->bytes.size, std::memory_order_relaxed);
     ucs_status_ptr_t r = ucp_tag_send_nbx(ep, op->bytes.data, op->bytes.size, tag, &p);
     if (r == nullptr) return finish(op, UCS_OK);
     if (UCS_PTR_IS_ERR(r)) return finish(op, UCS_PTR_STATUS(r));
@@ -215,10 +220,27 @@ void UcxPlane::finish(Op* op, ucs_status_t status) {
   delete op;
 }
 
+void UcxPlane::watch(int rank) {
+  if (rank == rank_ || watched_[std::size_t(rank)].exchange(true, std::memory_order_relaxed)) return;
+  post([this, rank] { endpoint(rank); });
+}
+
+void UcxPlane::on_peer_failed(std::function<void(int)> hook) {
+  std::lock_guard lk(mu_);
+  peer_failed_ = std::move(hook);
+}
+
 void UcxPlane::fail_peer(int rank, const std::string& why) {
   auto r = std::size_t(rank);
+  if (!peer_errors_[r].empty()) return;
   peer_errors_[r] = why;
   RAYMPI_LOG_WARN("rank {}: {}", rank_, why);
+  std::function<void(int)> hook;
+  {
+    std::lock_guard lk(mu_);
+    hook = peer_failed_;
+  }
+  if (hook) hook(rank);
   std::vector<Op*> theirs;
   for (Op* op : inflight_)
     if (op->peer == rank && op->request) theirs.push_back(op);

@@ -46,12 +46,20 @@ class UcxPlane {
   /// Receives the message `tag` of `size` bytes from `src` into a fresh buffer.
   /// Fails (never hangs) when the peer's endpoint fails.
   void recv(int src, std::uint64_t tag, std::size_t size, RecvDone done);
+  /// Called (on the plane's thread) once per peer whose endpoint failed: the
+  /// data plane is where a dead peer shows first.
+  void on_peer_failed(std::function<void(int rank)> hook);
+  /// Opens the endpoint to `rank` now (if not yet), so that its failure is
+  /// noticed (and reported to on_peer_failed) even before a transfer starts.
+  void watch(int rank);
   /// A tag no other transfer from this rank uses.
   std::uint64_t next_tag();
   /// Stops the progress thread; transfers still in flight fail.
   void stop();
   /// Bytes received so far.
   std::uint64_t received() const { return received_.load(std::memory_order_relaxed); }
+  /// Bytes handed to UCX for sending so far (posted, not necessarily delivered).
+  std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
   /// The transports UCX selected, for logs ("posix, sysv, cma, tcp ...").
   const std::string& description() const { return description_; }
 
@@ -72,14 +80,16 @@ class UcxPlane {
   ucp_worker_h worker_ = nullptr;
   std::vector<std::string> addresses_;  // every rank's worker address
   std::vector<ucp_ep_h> eps_;           // progress thread only
+  std::unique_ptr<std::atomic<bool>[]> watched_;  // watch() asked for the endpoint already
   std::vector<std::string> peer_errors_;
   std::vector<std::unique_ptr<EpArg>> ep_args_;
   std::vector<Op*> inflight_;           // progress thread only
   int efd_ = -1, wake_fd_ = -1, epoll_fd_ = -1;
   std::mutex mu_;
   std::vector<std::function<void()>> ops_;
+  std::function<void(int)> peer_failed_;  // under mu_
   bool stop_ = false;
-  std::atomic<std::uint64_t> tags_{0}, received_{0};
+  std::atomic<std::uint64_t> tags_{0}, received_{0}, sent_{0};
   std::thread thread_;
   std::string description_;
 

@@ -1,5 +1,5 @@
 // Integration: object bytes between node ranks over the data plane (UCX when
-// it starts, MPI otherwise): sizes from 0 B to 256 MiB made on one node and
+// it starts, MPI otherwise): sizes from 0 B to 1 GiB made on one node and
 // read on the other, checked byte for byte by checksum. ctest runs it at
 // NP 4 with UCX's default transports, with UCX_TLS=tcp, and with RAYMPI_UCX=0.
 #include <gtest/gtest.h>
@@ -129,7 +129,7 @@ TEST(DataPlaneMemory, CreatingAndDroppingObjectsLeavesMemoryFlat) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, DataPlane,
-                         ::testing::Values(0, 1, 100 * 1024 + 1, 1 << 20, 64ull << 20, 256ull << 20),
+                         ::testing::Values(0, 1, 100 * 1024 + 1, 1 << 20, 64ull << 20, 1ull << 30),
                          [](const auto& info) { return std::to_string(info.param) + "B"; });
 
 }  // namespace
