@@ -32,8 +32,9 @@ std::string list_of(const std::vector<unsigned>& pus) {
 }
 
 // Binds the calling thread to the PUs of `mask` (list syntax). On a topology
-// that is not this system (an XML file) or with PUs this machine lacks, hwloc
-// refuses: say so once per process and go on unbound.
+// that is not this system (an XML file) hwloc does nothing; with PUs this
+// machine lacks (a file with HWLOC_THISSYSTEM=1) it refuses: say so once per
+// process and go on unbound.
 void bind_thread(const std::string& mask) {
   t_intended = mask;
   hwloc_topology_t topo = process_topology().get();

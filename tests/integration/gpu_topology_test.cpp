@@ -3,8 +3,9 @@
 // hwloc. Resources, worker binding and GPU ids end to end through the public
 // API. The run's environment narrows the GPUs (CUDA_VISIBLE_DEVICES, Slurm);
 // RAYMPI_TEST_EXPECT_GPUS lists the PCI bus ids the run must end up with.
-// Binding to PUs of a file's machine fails (not this system): the runtime
-// records the masks it intended, which is what these tests compare.
+// A file's machine is not this system: hwloc's binding calls do nothing
+// there, so these tests compare the masks the runtime intended (it records
+// them per thread).
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -5,8 +5,11 @@
 // worker threads, and GPU id assignment.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <raympi/errors.hpp>
 
 #include "scheduler/gpu_pool.hpp"
 #include "topology/pinning.hpp"
@@ -62,6 +65,18 @@ TEST(Topology, FindsOneGpuPerPciDeviceAndSkipsBmcDisplayAndNvswitch) {
     EXPECT_EQ(m.gpus[i].physical, int(i));
     EXPECT_EQ(m.gpus[i].uuid, "GPU-5e1c0d2a-0000-4000-8000-00000000000" + std::to_string(i));
   }
+}
+
+TEST(Topology, AMissingXmlFileIsAnErrorNotTheRealMachine) {
+  ::setenv("HWLOC_XMLFILE", "/nonexistent/machine.xml", 1);
+  try {
+    raympi::detail::load_machine();
+    ADD_FAILURE() << "loaded a machine from a file that does not exist";
+  } catch (const raympi::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("HWLOC_XMLFILE='/nonexistent/machine.xml' does not exist"), std::string::npos)
+        << e.what();
+  }
+  ::unsetenv("HWLOC_XMLFILE");
 }
 
 TEST(VisibleGpus, AllWithoutAnyVariable) { EXPECT_EQ(visible({}), kBusIds); }
