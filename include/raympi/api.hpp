@@ -220,6 +220,18 @@ WaitResult<T> wait(const std::vector<ObjectRef<T>>& refs, std::size_t num_return
   return wr;
 }
 
+/// @brief One GPU of a node: the device behind GPU id `id` there.
+///
+/// @code
+/// for (const raympi::GpuInfo& g : raympi::nodes().front().gpus) std::cout << g.id << ' ' << g.pci_bus_id << '\n';
+/// @endcode
+struct GpuInfo {
+  int id = -1;             // what gpu_ids() returns for it on that node
+  std::string name;        // e.g. "NVIDIA A100-SXM4-40GB"
+  std::string pci_bus_id;  // e.g. "0000:17:00.0"
+  std::string uuid;        // "GPU-…" where NVML or RSMI report one, else empty
+};
+
 /// @brief One node of the job as the GCS knows it.
 ///
 /// @code
@@ -228,13 +240,30 @@ WaitResult<T> wait(const std::vector<ObjectRef<T>>& refs, std::size_t num_return
 struct NodeInfo {
   int rank = -1;
   std::string host;
-  std::map<std::string, double> resources;  // totals
+  std::map<std::string, double> resources;  // totals ("CPU", "GPU", custom ones)
   std::map<std::string, double> available;  // as last reported
   bool alive = true;
   bool is_driver = false;
   double seconds_since_heartbeat = 0;
   std::uint64_t tasks_finished = 0;
+  std::string cpuset;          // the rank's PUs in hwloc's list syntax, e.g. "0-31"
+  int num_pus = 0;             // PUs in cpuset
+  int num_cores = 0;           // cores they belong to
+  bool workers_pinned = false; // worker threads bound one per PU (Config::pin_workers)
+  std::vector<GpuInfo> gpus;   // detected GPUs behind its GPU ids (none where GPUs were only declared)
 };
+
+/// @brief The GPU ids given to the running task or actor (positions in its
+/// node's visible-device order, e.g. for cudaSetDevice); empty outside one.
+/// A task with num_gpus(k), k whole, gets k distinct ids; a fraction shares one id.
+///
+/// @code
+/// int train(int epochs) {
+///   std::vector<int> ids = raympi::gpu_ids();   // {0} or {1} with num_gpus(1)
+///   return ids.empty() ? -1 : ids.front();
+/// }
+/// @endcode
+std::vector<int> gpu_ids();
 
 /// @brief Totals of every resource over all nodes.
 ///

@@ -21,7 +21,8 @@ namespace raympi {
 struct Config {
   /// Logical CPU slots of this node; -1: PUs in the rank's cpuset (hwloc). `RAYMPI_NUM_CPUS`.
   double num_cpus = -1;
-  /// GPUs of this node; -1: from the machine (none detected yet: 0). `RAYMPI_NUM_GPUS`.
+  /// GPUs of this node; -1: the GPUs hwloc finds, narrowed by CUDA_VISIBLE_DEVICES /
+  /// ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES and Slurm's allocation (docs/resources.md). `RAYMPI_NUM_GPUS`.
   double num_gpus = -1;
   /// Custom resources of this node. `RAYMPI_RESOURCES="Custom1=4,disk=1"`.
   std::map<std::string, double> resources;
@@ -31,7 +32,8 @@ struct Config {
   std::string spill_directory;
   /// If set, a Chrome trace is written there at shutdown. `RAYMPI_TIMELINE`.
   std::string timeline;
-  /// hwloc-bind worker threads to PUs of the rank's cpuset.
+  /// hwloc-bind each worker thread to one PU of the rank's cpuset (cores before
+  /// hyperthreads; round-robin when slots outnumber PUs) and raympi's own threads to the PUs left.
   bool pin_workers = true;
   /// trace, debug, info, warn, error, off; empty: `RAYMPI_LOG_LEVEL`, else warn.
   std::string log_level;

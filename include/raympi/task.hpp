@@ -60,8 +60,14 @@ class DemandOptions {
     cpus_given_ = true;
     return touched();
   }
-  /// GPUs.
-  Derived& num_gpus(double n) { demand_.gpu = checked(n, "num_gpus"); return touched(); }
+  /// GPUs: a whole number (distinct GPUs, see gpu_ids()) or a fraction below 1 (a share of one GPU).
+  Derived& num_gpus(double n) {
+    if (n > 1 && n != double(static_cast<long long>(n)))
+      throw Error("raympi: num_gpus(" + std::to_string(n) +
+                  ") must be a whole number of GPUs or a fraction below 1 (a share of one GPU)");
+    demand_.gpu = checked(n, "num_gpus");
+    return touched();
+  }
   /// A custom resource (or "CPU"/"GPU").
   Derived& resource(const std::string& name, double amount) {
     demand_.set(name, checked(amount, "resource"));

@@ -214,6 +214,7 @@ TaskPtr ActorHost::next_call_locked(std::unique_lock<std::mutex>& lk) {
 }
 
 void ActorHost::thread_main() {
+  if (hooks_.thread_started) hooks_.thread_started(*this);
   std::unique_lock lk(mu_);
   if (build_locked(lk)) {
     while (TaskPtr t = next_call_locked(lk)) {

@@ -33,6 +33,8 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
     std::function<void(ActorHost&, const TaskPtr&, const std::string& why)> fail;
     /// The phase changed (restarts counts rebuilds so far).
     std::function<void(ActorHost&, Phase, const std::string& message)> changed;
+    /// First thing on the actor's own thread (where the node pins it).
+    std::function<void(ActorHost&)> thread_started;
     /// The thread is gone and the instance destroyed.
     std::function<void(ActorHost&)> exited;
   };

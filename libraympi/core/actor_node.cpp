@@ -39,7 +39,7 @@ void Runtime::start_actor(const TaskPtr& c) {
   }
   // Placed with its placement demand (held by the worker running this); from
   // now on it holds what it asked for, until it dies.
-  scheduler_->hold(c->spec.holds);
+  scheduler_->hold(c->spec.holds, *c);  // with the GPU ids the creation was given
   c->demand = c->spec.holds;
   auto host = std::make_shared<ActorHost>(c, cfg_.spin_us, actor_hooks());
   {
@@ -53,7 +53,7 @@ void Runtime::start_actor(const TaskPtr& c) {
       std::lock_guard lk(actors_mu_);
       actors_.erase(c->id);
     }
-    scheduler_->release(c->spec.holds);
+    scheduler_->release(c->spec.holds, c->gpu_ids);
     Invocation none;
     finish(c, none, ErrorKind::actor_died,
            actor_died_message(*c, std::string("its thread could not be started (") + e.what() +
@@ -81,6 +81,7 @@ ActorHost::Hooks Runtime::actor_hooks() {
     return inv.instance;
   };
   h.run = [this](ActorHost& host, const TaskPtr& t, void* self) { run_actor_call(host, t, self); };
+  h.thread_started = [this](ActorHost&) { scheduler_->thread_started(-1); };
   h.fail = [this](ActorHost& host, const TaskPtr& t, const std::string& why) {
     Invocation none;
     finish(t, none, ErrorKind::actor_died,
@@ -102,7 +103,7 @@ ActorHost::Hooks Runtime::actor_hooks() {
 
 void Runtime::on_actor_phase(ActorHost& host, ActorHost::Phase p, const std::string& message) {
   const Task& c = *host.creation();
-  if (p == ActorHost::Phase::dead) scheduler_->release(c.spec.holds);
+  if (p == ActorHost::Phase::dead) scheduler_->release(c.spec.holds, c.gpu_ids);
   if (p == ActorHost::Phase::restarting)
     RAYMPI_LOG_WARN("actor {} (id {}) on rank {}: restart {} of {} after {}", demangle(c.fn->actor_class.c_str()),
                     c.id.value, rank_, host.restarts(), c.spec.max_restarts, message);
@@ -146,6 +147,7 @@ void Runtime::run_actor_call(ActorHost& host, const TaskPtr& t, void* self) {
   } else if (!failed_dependency(*t, err, message)) {
     std::uint64_t generation = host.generation();
     inv.self = self;
+    t->gpu_ids = c.gpu_ids;  // gpu_ids() in a method: the actor's
     err = invoke_guarded(*t, inv, message);
     if (host.generation() != generation) {  // killed while this call ran: it was in flight at the crash
       err = ErrorKind::actor_died;

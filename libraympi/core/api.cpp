@@ -59,6 +59,15 @@ std::vector<NodeInfo> nodes() {
     i.is_driver = n.rank == driver;
     i.seconds_since_heartbeat = n.since_heartbeat;
     i.tasks_finished = n.finished;
+    for (auto& d : detail::Runtime::instance()->node_table()) {
+      if (d.rank != n.rank) continue;
+      i.cpuset = d.cpuset;
+      i.num_pus = d.pus;
+      i.num_cores = d.cores;
+      i.workers_pinned = d.pinned;
+      for (std::size_t g = 0; g < d.gpus.size(); ++g)
+        i.gpus.push_back(GpuInfo{int(g), d.gpus[g].name, d.gpus[g].pci_bus_id, d.gpus[g].uuid});
+    }
     out.push_back(std::move(i));
   }
   return out;
@@ -78,5 +87,10 @@ std::map<std::string, double> cluster_resources() { return sum_over_nodes(&NodeI
 std::map<std::string, double> available_resources() { return sum_over_nodes(&NodeInfo::available); }
 
 int current_rank() { return detail::rt("current_rank").rank(); }
+
+std::vector<int> gpu_ids() {
+  const detail::Task* t = detail::current_task();
+  return t ? t->gpu_ids : std::vector<int>{};
+}
 
 }  // namespace raympi

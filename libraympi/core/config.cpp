@@ -67,7 +67,7 @@ Config resolve_config(Config cfg) {
   }
   if (cfg.num_gpus < 0) {
     if (auto v = env("RAYMPI_NUM_GPUS")) cfg.num_gpus = parse_number(v, "RAYMPI_NUM_GPUS");
-    else cfg.num_gpus = 0;  // GPU discovery with hwloc arrives with the topology issue
+    else cfg.num_gpus = double(local_visible_gpus().size());
   }
   if (auto v = env("RAYMPI_RESOURCES"))
     for (auto& [k, amount] : parse_resources(v)) cfg.resources.try_emplace(k, amount);

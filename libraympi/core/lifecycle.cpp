@@ -2,8 +2,10 @@
 // table exchange, and the role each rank serves.
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <mutex>
 #include <sstream>
 
@@ -94,6 +96,13 @@ std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Co
     d.total.gpu = cfg.num_gpus;
     d.total.custom = cfg.resources;
     d.total.custom["node:" + std::to_string(rank)] = 1;  // pins work to a node, like Ray's node:<ip>
+    const Machine& m = local_machine();
+    d.cpuset = m.cpuset;
+    d.pus = std::int32_t(m.pus.size());
+    d.cores = m.cores;
+    d.gpus = local_visible_gpus();  // GPU id i is the i-th visible device; declared GPUs may have none
+    if (d.gpus.size() > std::size_t(std::ceil(cfg.num_gpus))) d.gpus.resize(std::size_t(std::ceil(cfg.num_gpus)));
+    d.pinned = cfg.pin_workers;
     ByteWriter w;
     serialize_into(w, d);
     mine.assign(w.data(), w.size());
@@ -102,6 +111,27 @@ std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Co
   for (auto& s : allgather_strings(comm, mine))
     if (!s.empty()) nodes.push_back(deserialize<NodeDesc>(s.data(), s.size()));
   return nodes;
+}
+
+// The role and resource map the driver logs at start (RAYMPI_LOG_LEVEL=info).
+std::string role_map(const Roles& roles, const std::vector<NodeDesc>& nodes) {
+  std::string out;
+  for (int r = 0; r < roles.size; ++r) {
+    out += "\n  rank " + std::to_string(r) + ":";
+    if (r == roles.gs) out += " global scheduler";
+    if (r == roles.gcs) out += r == roles.gs ? " + GCS" : " GCS";
+    for (auto& n : nodes) {
+      if (n.rank != r) continue;
+      out += std::string(r == roles.gs ? " +" : "") + " node" + (r == roles.first_node ? " (driver)" : "") + " on " +
+             n.host + ", cpuset " + n.cpuset + " (" + std::to_string(n.pus) + " PUs, " + std::to_string(n.cores) +
+             " cores), workers " + (n.pinned ? "pinned" : "unpinned");
+      for (auto& [k, v] : n.total.as_map())
+        if (k.rfind("node:", 0) != 0) out += ", " + k + "=" + fmt::format("{}", v);
+      for (std::size_t i = 0; i < n.gpus.size(); ++i)
+        out += "\n    GPU " + std::to_string(i) + ": " + n.gpus[i].name + " (PCI " + n.gpus[i].pci_bus_id + ")";
+    }
+  }
+  return out;
 }
 
 void teardown(Session& s) {
@@ -145,6 +175,12 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   opts.function_keys = registry_keys();
   Transport::Tuning tuning{std::chrono::microseconds(cfg.progress_spin_us),
                            std::chrono::microseconds(cfg.max_backoff_us)};
+  if (roles.is_node(rank))
+    opts.pinning = std::make_shared<Pinning>(local_machine(), LocalScheduler::base_workers_for(cfg.num_cpus),
+                                             cfg.pin_workers);
+  // The runtime's own threads (progress, data plane, the workers before they
+  // bind themselves) start on the PUs no worker uses; this thread gets its binding back.
+  std::optional<ScopedRuntimeBinding> runtime_binding(std::in_place, opts.pinning.get());
   opts.cfg = std::move(cfg);
   std::unique_ptr<Transport> transport;
   if (size == 1) {
@@ -160,9 +196,10 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   s->driver = rank == roles.first_node;
   Runtime::set_instance(s->runtime.get());
   s->runtime->start();
+  runtime_binding.reset();
   if (rank == roles.first_node)
-    RAYMPI_LOG_INFO("raympi started: {} rank(s); GS rank {}, GCS rank {}, driver rank {}", size, roles.gs, roles.gcs,
-                    roles.first_node);
+    RAYMPI_LOG_INFO("raympi started: {} rank(s); GS rank {}, GCS rank {}, driver rank {}{}", size, roles.gs, roles.gcs,
+                    roles.first_node, role_map(roles, s->runtime->node_table()));
   delete g_session;
   g_session = s;
   if (s->driver) {

@@ -40,6 +40,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                            },
                            [this](ObjectId id) { own_free(id); },
                            [this](ObjectId actor) { forget_route(actor); }}),
+      pinning_(std::move(opts.pinning)),
       epoch_(Clock::now()) {
   if (data_) data_->on_peer_failed([this](int r) { peer_failed(r); });
   if (roles_.is_node(rank_)) {
@@ -50,7 +51,12 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
     ResourceSet total;
     for (auto& n : nodes_)
       if (n.rank == rank_) total = n.total;
-    scheduler_ = std::make_unique<LocalScheduler>(total, cfg_.spin_us, [this](const TaskPtr& t) { execute(t); });
+    // Every worker thread (and actor thread, slot -1) starts bound to its PU.
+    auto on_start = [p = pinning_](int slot) {
+      if (p) p->bind_worker(slot);
+    };
+    scheduler_ =
+        std::make_unique<LocalScheduler>(total, cfg_.spin_us, [this](const TaskPtr& t) { execute(t); }, on_start);
   }
   if (rank_ == roles_.gs) {
     std::vector<GlobalScheduler::NodeView> views;

@@ -26,6 +26,8 @@
 #include "scheduler/local_scheduler.hpp"
 #include "serialization/messages.hpp"
 #include "store/object_store.hpp"
+#include "topology/pinning.hpp"
+#include "topology/topology.hpp"
 #include "transport/transport.hpp"
 #include "transport/ucx_plane.hpp"
 
@@ -36,8 +38,12 @@ struct NodeDesc {
   int rank = -1;
   std::string host;
   ResourceSet total;
+  std::string cpuset;           // the rank's PUs (hwloc list syntax)
+  std::int32_t pus = 0, cores = 0;
+  std::vector<GpuDevice> gpus;  // the GPUs behind its GPU ids, id = position
+  bool pinned = false;          // worker threads bound to PUs
   template <class A>
-  void serialize(A& ar) { ar(rank, host, total); }
+  void serialize(A& ar) { ar(rank, host, total, cpuset, pus, cores, gpus, pinned); }
 };
 
 /// @brief Which rank plays which role, for a job of `size` ranks.
@@ -82,6 +88,7 @@ class Runtime {
     std::vector<std::string> function_keys;
     std::unique_ptr<UcxPlane> data_plane;  // null: object bytes move over MPI
     std::string job_tag;                    // names the job's spill folder
+    std::shared_ptr<const Pinning> pinning;  // node ranks: where worker threads run
   };
 
   Runtime(Options opts, std::unique_ptr<Transport> transport);
@@ -97,6 +104,8 @@ class Runtime {
   RefTable& refs() { return refs_; }
   ObjectStore& store() { return store_; }
   const Config& config() const { return cfg_; }
+  /// Every node as learnt at init (static facts: host, cpuset, GPUs, totals).
+  const std::vector<NodeDesc>& node_table() const { return nodes_; }
 
   // The front end's entry points.
   RefPtr submit(TaskSubmission&& s);
@@ -230,6 +239,7 @@ class Runtime {
   std::unique_ptr<UcxPlane> data_;
   RefTable refs_;
   ObjectStore store_;
+  std::shared_ptr<const Pinning> pinning_;
   std::unique_ptr<LocalScheduler> scheduler_;
   std::unique_ptr<GlobalScheduler> gs_;
   std::unique_ptr<Gcs> gcs_;

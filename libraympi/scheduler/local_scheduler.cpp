@@ -12,9 +12,14 @@ constexpr int kMaxWorkers = 4096;
 constexpr auto kExtraWorkerIdle = std::chrono::seconds(2);
 }  // namespace
 
-LocalScheduler::LocalScheduler(ResourceSet total, int spin_us, Executor exec)
-    : total_(total), available_(total), spin_us_(spin_us), exec_(std::move(exec)) {
-  base_workers_ = std::max(1, int(std::ceil(total.cpu)));
+LocalScheduler::LocalScheduler(ResourceSet total, int spin_us, Executor exec, ThreadStart on_thread_start)
+    : total_(total),
+      available_(total),
+      spin_us_(spin_us),
+      exec_(std::move(exec)),
+      on_thread_start_(std::move(on_thread_start)),
+      gpus_(total.gpu) {
+  base_workers_ = base_workers_for(total.cpu);
 }
 
 LocalScheduler::~LocalScheduler() { stop(); }
@@ -23,7 +28,7 @@ void LocalScheduler::start() {
   std::lock_guard lk(mu_);
   for (int i = 0; i < base_workers_; ++i) {
     ++workers_;
-    threads_.emplace_back([this] { worker_main(false); });
+    threads_.emplace_back([this, i] { worker_main(i, false); });
   }
 }
 
@@ -56,7 +61,7 @@ void LocalScheduler::enqueue(TaskPtr t) {
     q = &queues_.back();
   }
   t->seq = seq_++;
-  bool fits = available_.fits(t->demand);
+  bool fits = fits_locked(t->demand);
   q->tasks.push_back(std::move(t));
   ++queued_;
   queued_hint_.store(queued_, std::memory_order_release);
@@ -68,14 +73,14 @@ void LocalScheduler::enqueue(TaskPtr t) {
 
 bool LocalScheduler::can_run_now(const ResourceDemand& d) {
   std::lock_guard lk(mu_);
-  return queued_ == 0 && available_.fits(d);
+  return queued_ == 0 && fits_locked(d);
 }
 
 TaskPtr LocalScheduler::take_queued(ObjectId id) {
   std::lock_guard lk(mu_);
   if (stopping_) return nullptr;
   for (auto& q : queues_) {
-    if (q.tasks.empty() || !available_.fits(q.demand)) continue;
+    if (q.tasks.empty() || q.demand.gpu > 0 || !available_.fits(q.demand)) continue;
     TaskPtr t;
     if (q.tasks.back()->id == id) {
       t = std::move(q.tasks.back());
@@ -105,15 +110,17 @@ void LocalScheduler::finished_inline(const ResourceDemand& d) {
   if (queued_ > 0 && idle_ > 0) wake_idle_locked();
 }
 
-void LocalScheduler::hold(const ResourceDemand& d) {
+void LocalScheduler::hold(const ResourceDemand& d, Task& creation) {
   std::lock_guard lk(mu_);
   available_.take(d);
+  creation.keeps_gpus = true;  // the worker running the creation does not give its ids back
   load_changed.store(true, std::memory_order_relaxed);
 }
 
-void LocalScheduler::release(const ResourceDemand& d) {
+void LocalScheduler::release(const ResourceDemand& d, const std::vector<int>& gpu_ids) {
   std::lock_guard lk(mu_);
   available_.give(d);
+  gpus_.give(d.gpu, gpu_ids);
   load_changed.store(true, std::memory_order_relaxed);
   run_more_locked();
 }
@@ -128,7 +135,7 @@ void LocalScheduler::block(const ResourceDemand& d) {
 void LocalScheduler::run_more_locked() {
   bool runnable = false;
   for (auto& q : queues_)
-    if (!q.tasks.empty() && available_.fits(q.demand)) { runnable = true; break; }
+    if (!q.tasks.empty() && fits_locked(q.demand)) { runnable = true; break; }
   if (!runnable) return;
   if (idle_ > 0) wake_idle_locked();
   else if (spinning_ == 0) maybe_add_worker_locked();
@@ -157,13 +164,13 @@ bool LocalScheduler::wake_idle_locked() {
 void LocalScheduler::maybe_add_worker_locked() {
   if (stopping_ || workers_ >= kMaxWorkers) return;
   ++workers_;
-  threads_.emplace_back([this] { worker_main(true); });
+  threads_.emplace_back([this] { worker_main(-1, true); });  // stands in for blocked tasks: floats over worker PUs
 }
 
 TaskPtr LocalScheduler::pick_locked() {
   ShapeQueue* best = nullptr;
   for (auto& q : queues_) {
-    if (q.tasks.empty() || !available_.fits(q.demand)) continue;
+    if (q.tasks.empty() || !fits_locked(q.demand)) continue;
     if (!best || q.tasks.front()->seq < best->tasks.front()->seq) best = &q;
   }
   if (!best) return nullptr;
@@ -174,18 +181,23 @@ TaskPtr LocalScheduler::pick_locked() {
   return t;
 }
 
-void LocalScheduler::worker_main(bool extra) {
+void LocalScheduler::worker_main(int slot, bool extra) {
+  thread_started(slot);
   std::unique_lock lk(mu_);
   while (!stopping_) {
     if (TaskPtr t = pick_locked()) {
       ResourceDemand d = t->demand;
       available_.take(d);
+      t->gpu_ids = gpus_.take(d.gpu);
       ++running_;
       load_changed.store(true, std::memory_order_relaxed);
       lk.unlock();
       exec_(t);
+      std::vector<int> gpu_ids;  // an actor's creation leaves its ids to the actor
+      if (!t->keeps_gpus) gpu_ids = t->gpu_ids;
       t.reset();
       lk.lock();
+      gpus_.give(d.gpu, gpu_ids);
       available_.give(d);
       --running_;
       ++finished_;

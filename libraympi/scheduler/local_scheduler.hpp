@@ -1,9 +1,12 @@
 #pragma once
 // The local scheduler of a node: ready queues (one per demand shape, FIFO
-// across shapes), resource accounting, and the worker-thread pool. Workers
-// take tasks themselves (no dispatcher thread); a task blocked in get/wait
-// hands its CPU back and the pool grows so that its children can run.
+// across shapes), resource accounting with GPU ids, and the worker-thread
+// pool. Workers take tasks themselves (no dispatcher thread); a task blocked
+// in get/wait hands its CPU back and the pool grows so that its children can
+// run. Every worker thread starts through one hook (where core pins it).
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "core/adaptive_mutex.hpp"
+#include "scheduler/gpu_pool.hpp"
 #include "scheduler/resources.hpp"
 #include "scheduler/task.hpp"
 
@@ -22,13 +26,19 @@ namespace raympi::detail {
 class LocalScheduler {
  public:
   using Executor = std::function<void(const TaskPtr&)>;
+  /// Runs first on every worker thread: slot 0, 1, ... for the base workers;
+  /// -1 for the extra ones that stand in for blocked tasks and for an actor's
+  /// thread (see thread_started).
+  using ThreadStart = std::function<void(int slot)>;
   struct Load {
     std::map<std::string, double> available;
     std::uint32_t queued = 0, running = 0;
     std::uint64_t finished = 0;
   };
 
-  LocalScheduler(ResourceSet total, int spin_us, Executor exec);
+  LocalScheduler(ResourceSet total, int spin_us, Executor exec, ThreadStart on_thread_start = {});
+  /// The worker threads a node with `cpus` CPU slots starts with.
+  static int base_workers_for(double cpus) { return std::max(1, int(std::ceil(cpus))); }
   ~LocalScheduler();
 
   void start();
@@ -40,14 +50,21 @@ class LocalScheduler {
   bool can_run_now(const ResourceDemand& d);
   /// Removes the task with this id if it is queued (at either end of its
   /// queue) and fits the free resources now; the caller runs it, then calls
-  /// finished_inline.
+  /// finished_inline. Tasks that need GPUs are left to the workers (they
+  /// hand out and take back GPU ids).
   TaskPtr take_queued(ObjectId id);
   void finished_inline(const ResourceDemand& d);
   /// An actor takes what it holds for its lifetime (already within the
-  /// placement demand its creation ran with).
-  void hold(const ResourceDemand& d);
-  /// A dead actor's resources return.
-  void release(const ResourceDemand& d);
+  /// placement demand its creation ran with). Its GPUs are the ids its
+  /// creation task was given: they stay taken (creation.keeps_gpus).
+  void hold(const ResourceDemand& d, Task& creation);
+  /// A dead actor's resources and GPU ids return.
+  void release(const ResourceDemand& d, const std::vector<int>& gpu_ids);
+  /// A thread that runs work of this node outside the pool (an actor's)
+  /// starts through the same hook as the workers.
+  void thread_started(int slot) const {
+    if (on_thread_start_) on_thread_start_(slot);
+  }
   /// The current task blocks in get/wait: lend its CPUs to others.
   void block(const ResourceDemand& d);
   void unblock(const ResourceDemand& d);
@@ -62,7 +79,8 @@ class LocalScheduler {
     ResourceDemand demand;
     std::deque<TaskPtr> tasks;
   };
-  void worker_main(bool extra);
+  void worker_main(int slot, bool extra);
+  bool fits_locked(const ResourceDemand& d) const { return available_.fits(d) && gpus_.can_take(d.gpu); }
   TaskPtr pick_locked();
   void maybe_add_worker_locked();
   bool wake_idle_locked();
@@ -72,6 +90,8 @@ class LocalScheduler {
   ResourceSet available_;
   int spin_us_;
   Executor exec_;
+  ThreadStart on_thread_start_;
+  GpuPool gpus_;
   AdaptiveMutex mu_;
   std::condition_variable_any cv_;
   std::vector<ShapeQueue> queues_;

@@ -32,6 +32,8 @@ struct Task {
   ObjectId actor;          // actor_call: calls of one caller run in call_seq order
   std::uint64_t caller = 0, call_seq = 0;
   ActorSpec spec;          // actor_create
+  std::vector<int> gpu_ids;  // GPU ids given while it runs (an actor creation: for the actor's life)
+  bool keeps_gpus = false;   // actor_create: the actor keeps gpu_ids after the creation task ends
 
   std::string display_name() const { return name.empty() ? (fn ? fn->name : std::string("?")) : name; }
 };
