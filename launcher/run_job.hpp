@@ -13,9 +13,11 @@ namespace raympi::launcher {
 /// TMPDIR, else /tmp: raympi-launch-<user>-XXXXXX. Throws std::runtime_error.
 std::string make_job_dir();
 
-/// Starts the plan's command and waits for it. Returns its exit status, or
-/// 128 + signal when a signal ended it; 127 when it could not be started.
-/// Removes @p job_dir before returning.
+/// Starts the plan's command and waits for it and for every rank it leaves
+/// behind on this host (the launcher is their subreaper). Returns its exit
+/// status, or 128 + signal when a signal ended it or a forwarded signal
+/// stopped it; 127 when it could not be started. Removes @p job_dir before
+/// returning.
 int run_plan(const Plan& plan, const std::string& job_dir);
 
 }  // namespace raympi::launcher
