@@ -12,6 +12,7 @@ packages=(
   libhwloc-dev hwloc
   libhdf5-openmpi-dev
   libcereal-dev libgtest-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
+  slurm-wlm munge libpmix-dev
 )
 
 if command -v dpkg-query >/dev/null 2>&1; then

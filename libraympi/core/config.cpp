@@ -28,6 +28,8 @@ double parse_number(const std::string& text, const char* what) {
   }
 }
 
+}  // namespace
+
 std::map<std::string, double> parse_resources(const std::string& text) {
   std::map<std::string, double> out;
   std::size_t pos = 0;
@@ -43,8 +45,6 @@ std::map<std::string, double> parse_resources(const std::string& text) {
   }
   return out;
 }
-
-}  // namespace
 
 std::size_t parse_size(const std::string& text, const char* what) {
   if (text.empty()) throw Error(std::string("raympi: ") + what + " is empty");

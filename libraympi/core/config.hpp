@@ -4,11 +4,16 @@
 
 #include "raympi/config.hpp"
 
+#include <map>
+#include <string>
+
 namespace raympi::detail {
 
 /// Fills unset fields from the environment and defaults (num_cpus from hwloc).
 Config resolve_config(Config cfg);
 /// Parses "4G", "512M", "1000" into bytes; throws raympi::Error naming `what`.
 std::size_t parse_size(const std::string& text, const char* what);
+/// Parses "Custom1=4,disk=1.5" (the RAYMPI_RESOURCES form); throws raympi::Error.
+std::map<std::string, double> parse_resources(const std::string& text);
 
 }  // namespace raympi::detail

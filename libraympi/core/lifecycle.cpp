@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include "core/config.hpp"
@@ -46,8 +47,10 @@ Session* g_session = nullptr;
 std::string job_tag() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  const char* user = std::getenv("USER");
-  return std::string(user ? user : "user") + "-" + host + "-" + std::to_string(getpid()) + "-" +
+  // The effective user, not $USER (unset under ctest, cron, some batch systems).
+  const passwd* pw = getpwuid(geteuid());
+  const std::string user = pw ? pw->pw_name : "uid" + std::to_string(geteuid());
+  return user + "-" + host + "-" + std::to_string(getpid()) + "-" +
          std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000007);
 }
 

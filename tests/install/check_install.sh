@@ -63,6 +63,10 @@ for f in raympiConfigVersion.cmake raympiTargets.cmake RaympiTesting.cmake; do
   [[ -f $(dirname "$config")/$f ]] || { echo "check_install: $f was not installed" >&2; exit 1; }
 done
 [[ -f $prefix/include/raympi/raympi.hpp ]] || { echo "check_install: headers were not installed" >&2; exit 1; }
+[[ -x $prefix/bin/raympi ]] || { echo "check_install: the raympi command was not installed" >&2; exit 1; }
+LD_LIBRARY_PATH="$(dirname "$(find "$prefix" -name 'libraympi.so*' -print -quit)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  "$prefix/bin/raympi" run --dry-run -- ./app >/dev/null ||
+  { echo "check_install: the installed raympi command does not run" >&2; exit 1; }
 echo "installed: $config, $pcfile"
 
 step "CMake consumer: find_package(raympi) with CMAKE_PREFIX_PATH=$prefix"
