@@ -1,6 +1,7 @@
 #pragma once
 // `raympi info`: hwloc's view of this machine, the CPUs and GPUs a node rank
-// would get, and the RAYMPI_* / SLURM_* / CUDA_VISIBLE_DEVICES variables in force.
+// would get (the topology module's cpuset, every GPU found and which of them
+// are visible), and the RAYMPI_* / SLURM_* / GPU / hwloc variables in force.
 
 #include <string>
 

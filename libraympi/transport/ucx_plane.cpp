@@ -272,7 +272,7 @@ void UcxPlane::loop() {
     ucs_status_t st = ucp_worker_arm(worker_);
     if (st == UCS_ERR_BUSY) continue;
     epoll_event evs[2];
-    epoll_wait(epoll_fd_, evs, 2, inflight_.empty() ? 1000 : 10);
+    epoll_wait(epoll_fd_, evs, 2, inflight_.empty() ? 1000 : 1);
     std::uint64_t n;
     while (read(wake_fd_, &n, sizeof n) > 0) {
     }

@@ -144,6 +144,23 @@ has info "GPUs (hwloc):" "info: the GPUs"
 RAYMPI_NUM_GPUS=2 CUDA_VISIBLE_DEVICES=0,1 "$raympi" info >"$tmp/info2" 2>&1
 has info2 "  CUDA_VISIBLE_DEVICES=0,1" "info: CUDA_VISIBLE_DEVICES in force"
 has info2 "  RAYMPI_NUM_GPUS=2" "info: RAYMPI_* in force"
+# GPUs through the topology module: all of the file's machine's 4, 2 of them
+# visible after CUDA_VISIBLE_DEVICES=1,3 (physical 1 and 3 become GPU ids 0 and 1).
+HWLOC_XMLFILE=$(dirname "$0")/../data/two_socket_4gpu.xml CUDA_VISIBLE_DEVICES=1,3 "$raympi" info >"$tmp/info3" 2>&1
+has info3 "GPUs (hwloc): 4 found, 2 visible to this process" "info, 4-GPU topology file: 4 GPUs found, 2 visible"
+[[ $(grep -c '^  \[[0-9]\] .*, PCI [0-9a-f:.]*, UUID GPU-' "$tmp/info3") == 4 ]] &&
+  ok "info: each of the 4 GPUs listed with index, name, PCI id and UUID" || { bad "info: GPU lines:"; cat "$tmp/info3" >&2; }
+has info3 "  [1] NVIDIA A100-SXM4-40GB, PCI 0000:31:00.0, UUID GPU-5e1c0d2a-0000-4000-8000-000000000001  -> visible, GPU id 0" \
+  "info: physical GPU 1 is visible as GPU id 0"
+has info3 "PCI 0000:ca:00.0, UUID GPU-5e1c0d2a-0000-4000-8000-000000000003  -> visible, GPU id 1" \
+  "info: physical GPU 3 is visible as GPU id 1"
+[[ $(grep -c -- '-> not visible$' "$tmp/info3") == 2 ]] && ok "info: GPUs 0 and 2 marked not visible" ||
+  { bad "info: want 2 GPUs not visible:"; cat "$tmp/info3" >&2; }
+has info3 "num_gpus = 2 " "info: a node rank there gets num_gpus = 2"
+has info3 "PUs 0-31 (16 cores, 32 PUs)" "info: the file's cpuset and core count"
+has info3 "2 packages, 16 cores, 32 PUs, 2 NUMA nodes" "info: package / NUMA summary of the file's machine"
+HWLOC_XMLFILE=$tmp/missing.xml "$raympi" info >"$tmp/info4" 2>&1
+has info4 "HWLOC_XMLFILE='$tmp/missing.xml' does not exist" "info: a missing HWLOC_XMLFILE is reported, not this machine"
 
 ((fail == 0)) && echo "launcher_cli: PASS"
 exit "$fail"
