@@ -85,6 +85,7 @@ class UcxPlane {
   std::vector<std::unique_ptr<EpArg>> ep_args_;
   std::vector<Op*> inflight_;           // progress thread only
   int efd_ = -1, wake_fd_ = -1, epoll_fd_ = -1;
+  bool peer_errors_mode_ = true;  // UCP_ERR_HANDLING_MODE_PEER on endpoints
   std::mutex mu_;
   std::vector<std::function<void()>> ops_;
   std::function<void(int)> peer_failed_;  // under mu_
