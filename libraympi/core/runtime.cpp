@@ -270,7 +270,7 @@ LocalStats Runtime::stats() {
   s.spilled_bytes = store_.spilled_bytes();
   s.spill_folder = store_.spill_folder();
   s.data_plane = data_ != nullptr;
-  s.pooled_free_bytes = block_pool_stats().free_bytes;
+  s.pooled_free_bytes = pooled_free_bytes();
   s.data_plane_received = data_ ? data_->received() : 0;
   s.data_plane_sent = data_ ? data_->sent() : 0;
   {
@@ -342,12 +342,7 @@ int Runtime::serve() {
   refs_.disable();
   if (data_) data_->stop();
   transport_->send(roles_.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{}));
-  bool peers_failed;
-  {
-    std::lock_guard lk(life_mu_);
-    peers_failed = !failed_ranks_.empty();
-  }
-  transport_->stop(peers_failed);
+  transport_->stop(lost_peers());
   return exit_code_;
 }
 

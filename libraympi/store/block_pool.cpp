@@ -34,7 +34,6 @@ struct Pool {
   std::unordered_map<std::size_t, std::vector<FreeBlock>> free;  // by capacity (a size class)
   std::size_t retained = 0;                                      // bytes in `free`
   std::size_t limit = std::size_t(1) << 30;
-  std::size_t mapped = 0;  // bytes of blocks handed out and not yet returned
 };
 
 Pool& pool() {
@@ -81,7 +80,6 @@ char* acquire_block(std::size_t& size) {
       char* b = it->second.back().p;  // the most recently used: warmest in cache
       it->second.pop_back();
       p.retained -= cap;
-      p.mapped += cap;
       size = cap;
       return b;
     }
@@ -92,8 +90,6 @@ char* acquire_block(std::size_t& size) {
     m = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) throw std::bad_alloc();
   }
-  std::lock_guard lk(p.mu);
-  p.mapped += cap;
   size = cap;
   return static_cast<char*>(m);
 }
@@ -103,7 +99,6 @@ void release_block(char* ptr, std::size_t capacity) noexcept {
   std::vector<std::pair<char*, std::size_t>> drop;
   {
     std::lock_guard lk(p.mu);
-    p.mapped -= capacity;
     auto now = Clock::now();
     collect_old(p, now, drop);
     if (p.retained + capacity <= p.limit) {
@@ -131,27 +126,16 @@ void set_block_pool_limit(std::size_t bytes) noexcept {
   pool().limit = bytes;
 }
 
-BlockPoolStats block_pool_stats() noexcept {
+std::size_t pooled_free_bytes() noexcept {
   std::lock_guard lk(pool().mu);
-  return {pool().retained, pool().mapped};
+  return pool().retained;
 }
 
 Buffer allocate_buffer(std::size_t size, char*& data) {
-  Buffer b;
-  b.size = size;
-  if (size >= kPooledBytes) {
-    std::size_t cap = size;
-    char* p = acquire_block(cap);
-    b.owner = std::shared_ptr<const void>(p, [cap](const void* q) { release_block(const_cast<char*>(static_cast<const char*>(q)), cap); });
-    data = p;
-  } else {
-    char* p = static_cast<char*>(std::malloc(size ? size : 1));
-    if (!p) throw std::bad_alloc();
-    b.owner = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
-    data = p;
-  }
-  b.data = data;
-  return b;
+  std::size_t cap = size;  // below kPooledBytes: malloc'd, freed by free_bytes as such
+  data = size >= kPooledBytes ? acquire_block(cap) : static_cast<char*>(std::malloc(size ? size : 1));
+  if (!data) throw std::bad_alloc();
+  return adopt_bytes(data, cap, size);
 }
 
 }  // namespace raympi::detail

@@ -33,13 +33,25 @@ void release_block(char* p, std::size_t capacity) noexcept;
 void trim_block_pool(bool everything = false) noexcept;
 /// The most free bytes the pool keeps for reuse.
 void set_block_pool_limit(std::size_t bytes) noexcept;
-struct BlockPoolStats {
-  std::size_t free_bytes = 0;    // kept for reuse
-  std::size_t in_use_bytes = 0;  // handed out
-};
-BlockPoolStats block_pool_stats() noexcept;
+/// Bytes of freed blocks the pool keeps for reuse.
+std::size_t pooled_free_bytes() noexcept;
 /// A writable buffer of `size` bytes (pooled when large); `data` is set to its bytes.
 Buffer allocate_buffer(std::size_t size, char*& data);
+
+/// Frees bytes of `capacity` from the pool (kPooledBytes and up) or malloc.
+inline void free_bytes(char* p, std::size_t capacity) noexcept {
+  if (capacity >= kPooledBytes) release_block(p, capacity);
+  else std::free(p);
+}
+/// A Buffer of `size` bytes owning `p`, which free_bytes(p, capacity) releases.
+inline Buffer adopt_bytes(char* p, std::size_t capacity, std::size_t size) {
+  Buffer b;
+  b.owner = std::shared_ptr<const void>(
+      p, [capacity](const void* q) { free_bytes(const_cast<char*>(static_cast<const char*>(q)), capacity); });
+  b.data = p;
+  b.size = size;
+  return b;
+}
 
 /// @brief A growable byte array (realloc avoids zero-filling; large ones are pooled blocks).
 class ByteWriter {
@@ -48,7 +60,7 @@ class ByteWriter {
   explicit ByteWriter(std::size_t reserve) { grow(reserve); }
   ByteWriter(const ByteWriter&) = delete;
   ByteWriter& operator=(const ByteWriter&) = delete;
-  ~ByteWriter() { release(data_, cap_); }
+  ~ByteWriter() { free_bytes(data_, cap_); }
 
   void write(const void* p, std::size_t n) {
     if (size_ + n > cap_) grow(size_ + n);
@@ -67,16 +79,7 @@ class ByteWriter {
 
   /// Hands the bytes over to a shared Buffer; the writer is empty afterwards.
   Buffer finish() {
-    Buffer b;
-    char* p = data_;
-    if (cap_ >= kPooledBytes)
-      b.owner = std::shared_ptr<const void>(p, [cap = cap_](const void* q) {
-        release_block(const_cast<char*>(static_cast<const char*>(q)), cap);
-      });
-    else
-      b.owner = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
-    b.data = p;
-    b.size = size_;
+    Buffer b = adopt_bytes(data_, cap_, size_);
     data_ = nullptr;
     size_ = cap_ = 0;
     return b;
@@ -98,13 +101,9 @@ class ByteWriter {
     cap = std::max(need, cap_ + cap_ / 2);
     char* p = acquire_block(cap);
     if (size_) std::memcpy(p, data_, size_);
-    release(data_, cap_);
+    free_bytes(data_, cap_);
     data_ = p;
     cap_ = cap;
-  }
-  static void release(char* p, std::size_t cap) noexcept {
-    if (cap >= kPooledBytes) release_block(p, cap);
-    else std::free(p);
   }
   char* data_ = nullptr;
   std::size_t size_ = 0;
