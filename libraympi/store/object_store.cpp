@@ -23,9 +23,7 @@ StoredPtr ObjectStore::get(ObjectId id) {
   auto o = std::make_shared<StoredObject>();
   o->id = id;
   o->bytes = spill_->read(sp->second.path, sp->second.size);
-  spill_->remove(sp->second.path);
-  spilled_bytes_ -= sp->second.size;
-  spilled_.erase(sp);
+  drop_spilled(sp);
   objects_[id] = Entry{o, ++clock_};
   bytes_ += o->bytes.size;
   RAYMPI_LOG_DEBUG("restored object {} ({} bytes) from its spill file", id.value, o->bytes.size);
@@ -36,11 +34,7 @@ StoredPtr ObjectStore::get(ObjectId id) {
 
 StoredPtr ObjectStore::put(StoredPtr o) {
   std::unique_lock lk(mu_);
-  if (auto sp = spilled_.find(o->id); sp != spilled_.end()) {  // a copy arrived for a spilled object
-    spill_->remove(sp->second.path);
-    spilled_bytes_ -= sp->second.size;
-    spilled_.erase(sp);
-  }
+  if (auto sp = spilled_.find(o->id); sp != spilled_.end()) drop_spilled(sp);  // a copy arrived for a spilled object
   auto [it, inserted] = objects_.try_emplace(o->id, Entry{o, ++clock_});
   if (inserted) bytes_ += o->bytes.size;
   StoredPtr held = it->second.object;
@@ -60,11 +54,13 @@ void ObjectStore::erase(ObjectId id) {
     objects_.erase(it);
     return;
   }
-  auto sp = spilled_.find(id);
-  if (sp == spilled_.end()) return;
-  spill_->remove(sp->second.path);  // freed objects release their spill space
-  spilled_bytes_ -= sp->second.size;
-  spilled_.erase(sp);
+  if (auto sp = spilled_.find(id); sp != spilled_.end()) drop_spilled(sp);  // freed objects release their spill space
+}
+
+void ObjectStore::drop_spilled(std::unordered_map<ObjectId, Spilled>::iterator it) {
+  spill_->remove(it->second.path);
+  spilled_bytes_ -= it->second.size;
+  spilled_.erase(it);
 }
 
 void ObjectStore::enforce_budget() {

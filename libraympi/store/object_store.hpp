@@ -48,6 +48,8 @@ class ObjectStore {
   mutable AdaptiveMutex mu_;
   std::unordered_map<ObjectId, Entry> objects_;
   std::unordered_map<ObjectId, Spilled> spilled_;
+  /// Deletes a spilled object's file and forgets it (mu_ held).
+  void drop_spilled(std::unordered_map<ObjectId, Spilled>::iterator it);
   std::size_t bytes_ = 0, spilled_bytes_ = 0, budget_ = 0;
   std::size_t spilling_bytes_ = 0;  // being written out right now
   std::uint64_t clock_ = 0;
