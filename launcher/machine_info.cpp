@@ -1,13 +1,10 @@
 // `raympi info`: the local machine as raympi sees it.
 //
-// The CPUs and GPUs come from the topology module (libraympi/topology/), the
-// same code a node rank runs, so what this prints is what the runtime gets.
-// The only hwloc use left here is the package / core / PU / NUMA summary,
-// which the module does not provide.
+// The topology, CPUs and GPUs come from the topology module
+// (libraympi/topology/), the same code a node rank runs, so what this prints
+// is what the runtime gets.
 
 #include "machine_info.hpp"
-
-#include <hwloc.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -23,27 +20,6 @@ extern char** environ;
 namespace raympi::launcher {
 
 namespace {
-
-// "2 packages, 16 cores, 32 PUs, 2 NUMA nodes, 257536 MiB memory", from
-// hwloc's usual sources (HWLOC_XMLFILE, HWLOC_SYNTHETIC, else this machine).
-std::string topology_summary() {
-  hwloc_topology_t topo;
-  if (hwloc_topology_init(&topo) != 0) return "hwloc could not read the topology";
-  if (hwloc_topology_load(topo) != 0) {
-    hwloc_topology_destroy(topo);
-    return "hwloc could not read the topology";
-  }
-  auto count = [&](hwloc_obj_type_t t, const char* what) {
-    int n = hwloc_get_nbobjs_by_type(topo, t);
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-  };
-  std::string s = count(HWLOC_OBJ_PACKAGE, "package") + ", " + count(HWLOC_OBJ_CORE, "core") + ", " +
-                  count(HWLOC_OBJ_PU, "PU") + ", " + count(HWLOC_OBJ_NUMANODE, "NUMA node");
-  if (hwloc_obj_t root = hwloc_get_root_obj(topo); root && root->total_memory)
-    s += ", " + std::to_string(root->total_memory >> 20) + " MiB memory";
-  hwloc_topology_destroy(topo);
-  return s;
-}
 
 // Where GPU `g` of the machine sits among this process's visible GPUs (its GPU id), or -1.
 int visible_index(const raympi::detail::GpuDevice& g, const std::vector<raympi::detail::GpuDevice>& visible) {
@@ -93,10 +69,10 @@ std::string machine_info() {
   std::ostringstream o;
   o << "host: " << raympi::detail::host_name() << '\n';
   try {
-    // First: it refuses a missing HWLOC_XMLFILE, where the summary's own hwloc
-    // load would silently describe this machine instead.
+    // Throws when HWLOC_XMLFILE names a missing file (hwloc alone would
+    // silently describe this machine instead).
     const raympi::detail::Machine& m = raympi::detail::local_machine();
-    o << "hwloc topology: " << topology_summary() << '\n';
+    o << "hwloc topology: " << raympi::detail::topology_summary() << '\n';
     machine_section(o, m);
   } catch (const std::exception& e) {  // the rest of the report still helps
     o << "hwloc topology: cannot read it: " << e.what() << '\n';

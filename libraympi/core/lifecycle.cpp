@@ -45,12 +45,10 @@ std::mutex g_mu;
 Session* g_session = nullptr;
 
 std::string job_tag() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
   // The effective user, not $USER (unset under ctest, cron, some batch systems).
   const passwd* pw = getpwuid(geteuid());
   const std::string user = pw ? pw->pw_name : "uid" + std::to_string(geteuid());
-  return user + "-" + host + "-" + std::to_string(getpid()) + "-" +
+  return user + "-" + host_name() + "-" + std::to_string(getpid()) + "-" +
          std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000007);
 }
 

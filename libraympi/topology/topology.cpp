@@ -176,6 +176,19 @@ const Machine& local_machine() {
   return m;
 }
 
+std::string topology_summary() {
+  hwloc_topology_t topo = process_topology().get();
+  auto count = [&](hwloc_obj_type_t t, const char* what) {
+    int n = hwloc_get_nbobjs_by_type(topo, t);
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  };
+  std::string s = count(HWLOC_OBJ_PACKAGE, "package") + ", " + count(HWLOC_OBJ_CORE, "core") + ", " +
+                  count(HWLOC_OBJ_PU, "PU") + ", " + count(HWLOC_OBJ_NUMANODE, "NUMA node");
+  if (hwloc_obj_t root = hwloc_get_root_obj(topo); root && root->total_memory)
+    s += ", " + std::to_string(root->total_memory >> 20) + " MiB memory";
+  return s;
+}
+
 int cpuset_pu_count() { return std::max<int>(1, int(local_machine().pus.size())); }
 
 std::string host_name() {

@@ -56,6 +56,10 @@ std::vector<GpuDevice> visible_gpus(const std::vector<GpuDevice>& found, const E
 /// once; entries that named no GPU are logged as warnings.
 const std::vector<GpuDevice>& local_visible_gpus();
 
+/// The whole machine of local_machine() in one line: "2 packages, 16 cores,
+/// 32 PUs, 2 NUMA nodes, 257536 MiB memory" (raympi info, logs).
+std::string topology_summary();
+
 /// Number of PUs in this process's cpuset (local_machine().pus.size(), at least 1).
 int cpuset_pu_count();
 std::string host_name();
