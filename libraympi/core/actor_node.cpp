@@ -3,7 +3,7 @@
 // release, and the resources it holds.
 #include <system_error>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/runtime.hpp"
 #include "raympi/errors.hpp"
 

@@ -1,6 +1,6 @@
 // Actors, the caller's side: routing method calls to the actor's node (in
 // per-caller sequence), named-actor registration and lookup, kill.
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/runtime.hpp"
 #include "raympi/errors.hpp"
 

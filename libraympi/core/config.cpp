@@ -60,6 +60,18 @@ std::size_t parse_size(const std::string& text, const char* what) {
   return std::size_t(parse_number(num, what) * double(mult));
 }
 
+TransportSettings resolve_transport_settings() {
+  auto on = [](const char* name) {
+    const char* v = env(name);
+    return !(v && std::string(v) == "0");
+  };
+  TransportSettings t;
+  t.ucx = on("RAYMPI_UCX");
+  t.ucx_peer_errors = on("RAYMPI_UCX_PEER_ERRORS");
+  t.direct_send = on("RAYMPI_DIRECT_SEND");
+  return t;
+}
+
 Config resolve_config(Config cfg) {
   if (cfg.num_cpus < 0) {
     if (auto v = env("RAYMPI_NUM_CPUS")) cfg.num_cpus = parse_number(v, "RAYMPI_NUM_CPUS");

@@ -9,6 +9,16 @@
 
 namespace raympi::detail {
 
+/// @brief Settings of the transports that have no Config field (switches
+/// for experiments and for working around a platform), from RAYMPI_* only.
+struct TransportSettings {
+  bool ucx = true;               // RAYMPI_UCX=0: object bytes over MPI
+  bool ucx_peer_errors = true;   // RAYMPI_UCX_PEER_ERRORS=0: no peer failure detection on UCX endpoints
+  bool direct_send = true;       // RAYMPI_DIRECT_SEND=0: only the progress thread posts MPI sends
+};
+/// Reads the RAYMPI_* switches of TransportSettings.
+TransportSettings resolve_transport_settings();
+
 /// Fills unset fields from the environment and defaults (num_cpus from hwloc).
 Config resolve_config(Config cfg);
 /// Parses "4G", "512M", "1000" into bytes; throws raympi::Error naming `what`.

@@ -1,6 +1,5 @@
 // init / run / shutdown: MPI set-up, the registry agreement check, the node
 // table exchange, and the role each rank serves.
-#include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -13,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/config.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/registry.hpp"
 #include "core/runtime.hpp"
 #include "raympi/api.hpp"
@@ -24,13 +23,6 @@ namespace raympi {
 namespace detail {
 
 const Task* current_task();
-
-void setup_logging(const std::string& level, int rank) {
-  auto lvl = spdlog::level::from_str(level);
-  if (lvl == spdlog::level::off && level != "off") lvl = spdlog::level::warn;
-  spdlog::set_level(lvl);
-  spdlog::set_pattern("[raympi rank " + std::to_string(rank) + " %l] %v");
-}
 
 namespace {
 
@@ -174,8 +166,9 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   // One spill folder per job and user, named by rank 0 (its host, pid and start time).
   opts.job_tag = allgather_strings(s->comm, rank == 0 ? job_tag() : std::string())[0];
   opts.function_keys = registry_keys();
+  const TransportSettings switches = resolve_transport_settings();
   Transport::Tuning tuning{std::chrono::microseconds(cfg.progress_spin_us),
-                           std::chrono::microseconds(cfg.max_backoff_us)};
+                           std::chrono::microseconds(cfg.max_backoff_us), switches.direct_send};
   if (roles.is_node(rank))
     opts.pinning = std::make_shared<Pinning>(local_machine(), LocalScheduler::base_workers_for(cfg.num_cpus),
                                              cfg.pin_workers);
@@ -188,8 +181,7 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
     transport = std::make_unique<LoopbackTransport>(tuning);
   } else {
     transport = std::make_unique<MpiTransport>(s->comm, tuning);
-    const char* ucx = std::getenv("RAYMPI_UCX");
-    opts.data_plane = UcxPlane::create(s->comm, !(ucx && std::string(ucx) == "0"));
+    opts.data_plane = UcxPlane::create(s->comm, switches.ucx, switches.ucx_peer_errors);
     if (opts.data_plane && rank == roles.first_node)
       RAYMPI_LOG_INFO("object data plane: {}", opts.data_plane->description());
   }

@@ -1,6 +1,6 @@
 // Bringing objects to this node (locate at the owner, pull from a holder),
 // and the blocking get / wait / put built on it.
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/runtime.hpp"
 #include "raympi/errors.hpp"
 

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/adaptive_mutex.hpp"
+#include "base/adaptive_mutex.hpp"
 #include "raympi/detail/refs.hpp"
 
 namespace raympi::detail {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "raympi/errors.hpp"
 
 namespace raympi::detail {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "actors/actor_host.hpp"
-#include "core/adaptive_mutex.hpp"
+#include "base/adaptive_mutex.hpp"
 #include "core/refs.hpp"
 #include "gcs/gcs.hpp"
 #include "raympi/config.hpp"

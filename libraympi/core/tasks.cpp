@@ -1,7 +1,7 @@
 // Tasks: submission, bottom-up placement, execution, completion.
 #include <cxxabi.h>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/runtime.hpp"
 #include "raympi/errors.hpp"
 

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/adaptive_mutex.hpp"
+#include "base/adaptive_mutex.hpp"
 #include "scheduler/gpu_pool.hpp"
 #include "scheduler/resources.hpp"
 #include "scheduler/task.hpp"

@@ -1,6 +1,6 @@
 #include "store/object_store.hpp"
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 namespace raympi::detail {
 

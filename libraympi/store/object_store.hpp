@@ -10,7 +10,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/adaptive_mutex.hpp"
+#include "base/adaptive_mutex.hpp"
 #include "raympi/detail/object_store_view.hpp"
 #include "store/spill.hpp"
 

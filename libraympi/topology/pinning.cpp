@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "topology/hwloc_handle.hpp"
 
 namespace raympi::detail {

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "topology/topology.hpp"
 
 namespace raympi::detail {

@@ -80,8 +80,7 @@ MpiTransport::MpiTransport(MPI_Comm comm, Tuning t)
   all_local_ = shm_size == size();
   int provided = MPI_THREAD_SINGLE;
   MPI_Query_thread(&provided);
-  const char* direct = std::getenv("RAYMPI_DIRECT_SEND");
-  thread_multiple_ = provided == MPI_THREAD_MULTIPLE && !(direct && std::string(direct) == "0");
+  thread_multiple_ = provided == MPI_THREAD_MULTIPLE && t.direct_send;
 }
 
 bool MpiTransport::post_direct_locked(int dst, Buffer& msg) {

@@ -43,6 +43,9 @@ class Transport {
   struct Tuning {
     std::chrono::microseconds spin{50};
     std::chrono::microseconds max_backoff{1000};
+    /// A sending thread may post a small message itself when nothing is queued
+    /// ahead of it (RAYMPI_DIRECT_SEND, resolved in core/config.cpp).
+    bool direct_send = true;
   };
 
   Transport(int rank, int size, Tuning tuning) : rank_(rank), size_(size), tuning_(tuning) {}

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "transport/transport.hpp"
 
 namespace raympi::detail {
@@ -57,9 +57,10 @@ UcxPlane::UcxPlane(int rank, int size)
   for (int r = 0; r < size; ++r) ep_args_.push_back(std::make_unique<EpArg>(EpArg{this, r}));
 }
 
-std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable) {
+std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable, bool peer_errors) {
   int rank = comm_rank(comm), size = comm_size(comm);
   std::unique_ptr<UcxPlane> plane(new UcxPlane(rank, size));
+  plane->peer_errors_mode_ = peer_errors;
   std::string why;
   int ok = enable && plane->open(why) ? 1 : 0;
   if (enable && !ok) RAYMPI_LOG_WARN("rank {}: UCX data plane not available ({}); objects move over MPI", rank, why);
@@ -122,8 +123,6 @@ bool UcxPlane::open(std::string& why) {
   // peer-failure handler, so with it UCX moves bytes over tcp even between
   // ranks of one host (measured: 1-2.5 GB/s against 5+ GB/s over cma).
   // RAYMPI_UCX_PEER_ERRORS=0 trades failure detection for that bandwidth.
-  const char* pe = std::getenv("RAYMPI_UCX_PEER_ERRORS");
-  peer_errors_mode_ = !(pe && std::string(pe) == "0");
   const char* tls = std::getenv("UCX_TLS");
   description_ = std::string("UCX ") + ucp_get_version_string() + ", UCX_TLS=" + (tls ? tls : "(default)") +
                  (peer_errors_mode_ ? ", peer error handling on" : ", peer error handling off (RAYMPI_UCX_PEER_ERRORS=0)");

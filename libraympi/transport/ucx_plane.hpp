@@ -36,7 +36,9 @@ class UcxPlane {
   /// creates the context and worker and exchanges worker addresses. Returns
   /// null on every rank when `enable` is false or any rank could not start
   /// UCX (each rank logs its own reason); the caller then moves bytes over MPI.
-  static std::unique_ptr<UcxPlane> create(MPI_Comm comm, bool enable);
+  /// `peer_errors`: endpoints with peer error handling (failure detection;
+  /// forces tcp between ranks of one host with UCX 1.13).
+  static std::unique_ptr<UcxPlane> create(MPI_Comm comm, bool enable, bool peer_errors);
   ~UcxPlane();
   UcxPlane(const UcxPlane&) = delete;
   UcxPlane& operator=(const UcxPlane&) = delete;

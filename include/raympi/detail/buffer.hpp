@@ -21,7 +21,7 @@ struct Buffer {
 };
 
 /// Buffers of at least this size come from a per-process pool of recycled
-/// blocks whose pages are already mapped (libraympi/store/block_pool.cpp):
+/// blocks whose pages are already mapped (libraympi/base/block_pool.cpp):
 /// writing into fresh memory costs a page fault per 4 KiB, about a fifth of
 /// memcpy speed.
 inline constexpr std::size_t kPooledBytes = std::size_t(1) << 20;
