@@ -45,10 +45,10 @@ class ActorMethodCaller {
                   "raympi: an actor method's result must be void or a value cereal can serialise (no pointer).");
     if (!actor_) throw Error("raympi: method call on an empty ActorHandle (default-constructed or moved from)");
     detail::TaskSubmission sub;
-    sub.kind = detail::TaskKind::actor_call;
-    sub.fn = info_;
-    sub.name = name_;
-    sub.demand = detail::ResourceDemand(0);
+    sub.spec.kind = detail::TaskKind::actor_call;
+    sub.spec.fn = info_;
+    sub.spec.name = name_;
+    sub.spec.demand = detail::ResourceDemand(0);
     sub.actor = actor_;
     detail::encode_arguments(typename Traits::pointer{}, sub, std::forward<Args>(args)...);
     return Result(detail::submit_task(std::move(sub)));
@@ -139,17 +139,17 @@ class ActorCreator : public detail::DemandOptions<ActorCreator<A, Factory>> {
     static_assert(sizeof...(Args) == Traits::arity,
                   "raympi::actor(f).remote(...): the number of arguments differs from f's parameters.");
     detail::TaskSubmission sub;
-    sub.kind = detail::TaskKind::actor_create;
-    sub.fn = info_;
-    sub.name = name_;
+    sub.spec.kind = detail::TaskKind::actor_create;
+    sub.spec.fn = info_;
     sub.spec.name = name_;
-    sub.spec.max_restarts = restarts_;
+    sub.spec.actor_spec.name = name_;
+    sub.spec.actor_spec.max_restarts = restarts_;
     // What was asked for is held for the actor's lifetime; CPUs only when
     // num_cpus was given. Placing it takes at least 1 CPU (as in Ray).
-    sub.spec.holds = this->demand_;
-    if (!this->cpus_given_) sub.spec.holds.cpu = 0;
-    sub.demand = sub.spec.holds;
-    if (!this->cpus_given_) sub.demand.cpu = 1;
+    sub.spec.actor_spec.holds = this->demand_;
+    if (!this->cpus_given_) sub.spec.actor_spec.holds.cpu = 0;
+    sub.spec.demand = sub.spec.actor_spec.holds;
+    if (!this->cpus_given_) sub.spec.demand.cpu = 1;
     detail::encode_arguments(static_cast<Factory>(nullptr), sub, std::forward<Args>(args)...);
     return ActorHandle<A>(detail::submit_task(std::move(sub)));
   }

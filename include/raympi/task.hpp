@@ -23,8 +23,8 @@ void encode_argument(OutArchive& ar, TaskSubmission& sub, A&& a) {
     static_assert(std::is_same_v<U, T>,
                   "raympi::task(f).remote: an ObjectRef<U> passed for a parameter of type T is a dependency and "
                   "needs U == T; get() it and convert, or change the parameter type.");
-    ar(std::uint8_t(kArgDependency), std::uint32_t(sub.deps.size()));
-    sub.deps.push_back(a.handle().id());
+    ar(std::uint8_t(kArgDependency), std::uint32_t(sub.spec.deps.size()));
+    sub.spec.deps.push_back(a.handle().id());
     sub.held.push_back(a.handle());
   } else {
     ar(std::uint8_t(kArgValue));
@@ -47,7 +47,7 @@ void encode_arguments(R (*)(P...), TaskSubmission& sub, A&&... args) {
     OutArchive ar(w);
     (encode_argument<A, P>(ar, sub, std::forward<A>(args)), ...);
   }
-  sub.args = w.finish();
+  sub.spec.args = w.finish();
 }
 
 /// @brief The resource options tasks and actors share (CRTP: each returns the caller).
@@ -152,10 +152,10 @@ class TaskCaller : public detail::DemandOptions<TaskCaller<Fn>> {
   template <class... A>
   detail::RefPtr submit(Fn f, A&&... args) const {
     detail::TaskSubmission sub;
-    sub.fn = info_;
-    sub.name = name_;
-    sub.demand = this->demand_;
-    sub.max_retries = retries_;
+    sub.spec.fn = info_;
+    sub.spec.name = name_;
+    sub.spec.demand = this->demand_;
+    sub.spec.max_retries = retries_;
     detail::encode_arguments(f, sub, std::forward<A>(args)...);
     return detail::submit_task(std::move(sub));
   }

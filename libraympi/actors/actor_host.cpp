@@ -25,7 +25,7 @@ std::string describe_current_exception() {
 }  // namespace
 
 ActorHost::ActorHost(TaskPtr creation, int spin_us, Hooks hooks)
-    : creation_(std::move(creation)), max_restarts_(creation_->spec.max_restarts), spin_us_(spin_us),
+    : creation_(std::move(creation)), max_restarts_(creation_->actor_spec.max_restarts), spin_us_(spin_us),
       hooks_(std::move(hooks)) {}
 
 ActorHost::~ActorHost() = default;

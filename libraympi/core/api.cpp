@@ -11,43 +11,47 @@ namespace detail {
 
 namespace {
 Runtime& rt(const char* what) {
-  Runtime* r = Runtime::instance();
+  Runtime* r = current_runtime();
   if (!r) throw Error(std::string("raympi::") + what + ": raympi is not running; call raympi::init first");
   return *r;
 }
+Context& cx(const char* what) { return rt(what).context(); }
 }  // namespace
 
-RefPtr submit_task(TaskSubmission&& s) { return rt("task(...).remote").submit(std::move(s)); }
+RefPtr submit_task(TaskSubmission&& s) { return cx("task(...).remote").tasks->submit(std::move(s)); }
 
 RefPtr put_object(Buffer bytes, std::shared_ptr<const void> value, const std::type_info* type,
                   std::vector<RefPtr> contained) {
-  return rt("put").put(std::move(bytes), std::move(value), type, std::move(contained));
+  Context& c = cx("put");
+  if (c.stopping.load()) throw Error("raympi: the job is shutting down");
+  return c.owners->put(std::move(bytes), std::move(value), type, std::move(contained));
 }
 
 std::vector<StoredPtr> get_objects(const std::vector<ObjectId>& ids, std::chrono::nanoseconds timeout) {
-  return rt("get").get(ids, timeout);
+  return cx("get").waiters->get(ids, timeout);
 }
 
 std::vector<char> wait_objects(const std::vector<ObjectId>& ids, std::size_t num_returns,
                                std::chrono::nanoseconds timeout) {
-  return rt("wait").wait(ids, num_returns, timeout);
+  return cx("wait").waiters->wait(ids, num_returns, timeout);
 }
 
 LocalStats local_stats() { return rt("local_stats").stats(); }
 
-std::map<std::string, std::uint64_t> gcs_counters() { return rt("gcs_counters").query_gcs(GcsQueryKind::tables).counters; }
+std::map<std::string, std::uint64_t> gcs_counters() { return cx("gcs_counters").gcs->query(GcsQueryKind::tables).counters; }
 
-void kill_actor(ObjectId actor, bool no_restart) { rt("ActorHandle::kill").kill_actor(actor, no_restart); }
+void kill_actor(ObjectId actor, bool no_restart) { cx("ActorHandle::kill").router->kill(actor, no_restart); }
 
 RefPtr lookup_actor(const std::string& name, const std::type_info& cls) {
-  return rt("get_actor").lookup_actor(name, cls);
+  return cx("get_actor").router->lookup(name, cls);
 }
 
 }  // namespace detail
 
 std::vector<NodeInfo> nodes() {
-  auto reply = detail::rt("nodes").query_gcs(detail::GcsQueryKind::nodes);
-  int driver = detail::Runtime::instance()->roles().first_node;
+  detail::Runtime& rt = detail::rt("nodes");
+  auto reply = rt.context().gcs->query(detail::GcsQueryKind::nodes);
+  int driver = rt.roles().first_node;
   std::vector<NodeInfo> out;
   for (auto& n : reply.nodes) {
     NodeInfo i;
@@ -59,7 +63,7 @@ std::vector<NodeInfo> nodes() {
     i.is_driver = n.rank == driver;
     i.seconds_since_heartbeat = n.since_heartbeat;
     i.tasks_finished = n.finished;
-    for (auto& d : detail::Runtime::instance()->node_table()) {
+    for (auto& d : rt.node_table()) {
       if (d.rank != n.rank) continue;
       i.cpuset = d.cpuset;
       i.num_pus = d.pus;

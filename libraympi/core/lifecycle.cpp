@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "base/log.hpp"
 #include "core/config.hpp"
 #include "base/log.hpp"
 #include "core/registry.hpp"
@@ -22,19 +23,21 @@ namespace raympi {
 
 namespace detail {
 
-const Task* current_task();
-
 namespace {
 
+/// @brief The one raympi session of this process: its runtime and MPI set-up.
 struct Session {
   std::unique_ptr<Runtime> runtime;
+  std::atomic<Runtime*> live{nullptr};  // the runtime while it serves; read without g_mu
   MPI_Comm comm = MPI_COMM_NULL;
   bool owns_mpi = false;
   bool driver = false;
   bool shut = false;
 };
-std::mutex g_mu;
-Session* g_session = nullptr;
+std::mutex g_mu;  // init / shutdown
+// The only global of a session. A session replaced by a later init is kept
+// (not deleted): threads may still read its `live` pointer (null by then).
+std::atomic<Session*> g_session{nullptr};
 
 std::string job_tag() {
   // The effective user, not $USER (unset under ctest, cron, some batch systems).
@@ -128,6 +131,7 @@ std::string role_map(const Roles& roles, const std::vector<NodeDesc>& nodes) {
 }
 
 void teardown(Session& s) {
+  s.live.store(nullptr, std::memory_order_release);  // API calls from now on find no runtime
   if (s.runtime && s.runtime->lost_peers()) {
     // MPI_Finalize waits for every rank, the dead one too, and would never
     // return: leave without it (Open MPI then reports the missing finalize).
@@ -143,14 +147,15 @@ void teardown(Session& s) {
 }
 
 void exit_hook() {
-  if (g_session && g_session->driver && !g_session->shut) raympi::shutdown();
+  Session* s = g_session.load();
+  if (s && s->driver && !s->shut) raympi::shutdown();
 }
 
 // Starts this rank's role. Returns true on the driver; on other ranks it serves
 // until the job ends and returns false with `exit_code` set.
 bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   std::unique_lock lk(g_mu);
-  if (g_session && !g_session->shut) throw Error("raympi::init: already initialised");
+  if (Session* old = g_session.load(); old && !old->shut) throw Error("raympi::init: already initialised");
   auto* s = new Session;
   s->owns_mpi = owns_mpi;
   MPI_Comm_dup(user_comm, &s->comm);
@@ -187,14 +192,13 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   }
   s->runtime = std::make_unique<Runtime>(std::move(opts), std::move(transport));
   s->driver = rank == roles.first_node;
-  Runtime::set_instance(s->runtime.get());
+  s->live.store(s->runtime.get(), std::memory_order_release);
+  g_session.store(s);
   s->runtime->start();
   runtime_binding.reset();
   if (rank == roles.first_node)
     RAYMPI_LOG_INFO("raympi started: {} rank(s); GS rank {}, GCS rank {}, driver rank {}{}", size, roles.gs, roles.gcs,
                     roles.first_node, role_map(roles, s->runtime->node_table()));
-  delete g_session;
-  g_session = s;
   if (s->driver) {
     static bool hooked = false;
     if (!hooked) std::atexit(exit_hook);
@@ -204,7 +208,6 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   lk.unlock();
   exit_code = s->runtime->serve();
   lk.lock();
-  Runtime::set_instance(nullptr);
   s->shut = true;
   teardown(*s);
   return false;
@@ -225,16 +228,22 @@ int init_mpi(int* argc, char*** argv, bool& owns) {
 
 void shutdown_with(int code) {
   std::lock_guard lk(g_mu);
-  if (!g_session || g_session->shut) return;
-  if (!g_session->driver) throw Error("raympi::shutdown: only the driver rank shuts the job down");
+  Session* s = g_session.load();
+  if (!s || s->shut) return;
+  if (!s->driver) throw Error("raympi::shutdown: only the driver rank shuts the job down");
   if (current_task()) throw Error("raympi::shutdown: cannot be called from inside a task");
-  g_session->runtime->shutdown_job(code);
-  Runtime::set_instance(nullptr);
-  g_session->shut = true;
-  teardown(*g_session);
+  s->runtime->shutdown_job(code);
+  s->shut = true;
+  teardown(*s);
 }
 
 }  // namespace
+
+Runtime* current_runtime() {
+  Session* s = g_session.load(std::memory_order_acquire);
+  return s ? s->live.load(std::memory_order_acquire) : nullptr;
+}
+
 }  // namespace detail
 
 void init(int& argc, char**& argv, Config cfg) {
@@ -262,7 +271,8 @@ void shutdown() { detail::shutdown_with(0); }
 bool is_initialized() {
   if (detail::current_task()) return true;
   std::lock_guard lk(detail::g_mu);
-  return detail::g_session && detail::g_session->driver && !detail::g_session->shut;
+  detail::Session* s = detail::g_session.load();
+  return s && s->driver && !s->shut;
 }
 
 int run(int argc, char** argv, std::function<int()> driver_main, Config cfg) {

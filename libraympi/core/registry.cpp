@@ -147,3 +147,18 @@ std::vector<std::string> registry_errors() {
 std::string registry_display_name(const std::string& key) { return key.substr(0, key.find('|')); }
 
 }  // namespace raympi::detail
+
+namespace raympi::detail {
+
+std::string TaskSpec::display_name() const { return name.empty() ? (fn ? fn->name : std::string("?")) : name; }
+std::uint64_t TaskSpec::function_id(const FunctionInfo* f) { return f ? f->id : 0; }
+const FunctionInfo* TaskSpec::function_by_id(std::uint64_t id) { return find_function(id); }
+
+#ifdef RAYMPI_COUNT_ID_HASHES
+std::atomic<std::uint64_t>& id_hash_count() {
+  static std::atomic<std::uint64_t> n{0};
+  return n;
+}
+#endif
+
+}  // namespace raympi::detail

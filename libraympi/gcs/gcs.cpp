@@ -43,11 +43,8 @@ std::vector<ObjectId> Gcs::on_events(const GcsEventsMsg& m) {
     tasks_.push_back(t);
     if (tasks_.size() > task_limit_) tasks_.pop_front();
   }
-  for (auto& [id, size] : m.objects_created) {
-    objects_[id] = ObjectRecord{m.node, size};
-    ++objects_seen_;
-  }
-  for (auto id : m.objects_freed) objects_.erase(id);
+  objects_seen_ += m.objects_created;
+  objects_freed_ += m.objects_freed;
   auto it = nodes_.find(m.node);
   if (it != nodes_.end()) it->second.last_heartbeat = std::chrono::steady_clock::now();
   return unnamed;
@@ -123,7 +120,8 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
     r.nodes.push_back(std::move(w));
   }
   r.counters["functions"] = functions_.size();
-  r.counters["objects_live"] = objects_.size();
+  // Batches of different ranks arrive in any order: never report less than none.
+  r.counters["objects_live"] = objects_seen_ > objects_freed_ ? objects_seen_ - objects_freed_ : 0;
   r.counters["objects_seen"] = objects_seen_;
   r.counters["tasks_seen"] = tasks_seen_;
   r.counters["tasks_failed"] = tasks_failed_;

@@ -1,6 +1,7 @@
 #pragma once
 // The GCS (rank 1): the job's control state. Node table (resources, load,
-// heartbeats), function table, object table (where, how big), task table
+// heartbeats), function table, object counters (created, freed; no per-object
+// table: the owners know their objects), task table
 // (bounded: the newest finished tasks; counters for the rest), actor table
 // (node, state, class, restarts) with the names of named actors.
 
@@ -25,10 +26,6 @@ class Gcs {
     std::map<std::string, double> total, available;
     std::chrono::steady_clock::time_point last_heartbeat;
     std::uint64_t finished = 0;
-  };
-  struct ObjectRecord {
-    std::int32_t node = -1;
-    std::uint64_t size = 0;
   };
   struct ActorRecord {
     std::int32_t node = -1;
@@ -58,14 +55,13 @@ class Gcs {
   std::mutex mu_;
   std::map<int, NodeRecord> nodes_;
   std::vector<std::string> functions_;
-  std::unordered_map<ObjectId, ObjectRecord> objects_;
   std::deque<TaskEvent> tasks_;
   std::unordered_map<ObjectId, ActorRecord> actors_;
   std::map<std::string, ObjectId> actor_names_;
   std::deque<ObjectId> dead_actors_;  // oldest first; records beyond the limit are dropped
   void actor_died_locked(ObjectId id);
   std::size_t task_limit_;
-  std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0;
+  std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0, objects_freed_ = 0;
   std::chrono::milliseconds heartbeat_;
 };
 

@@ -55,9 +55,9 @@ void LocalScheduler::enqueue(TaskPtr t) {
   if (stopping_) return;
   ShapeQueue* q = nullptr;
   for (auto& sq : queues_)
-    if (sq.shape == t->shape) { q = &sq; break; }
+    if (sq.demand == t->demand) { q = &sq; break; }
   if (!q) {
-    queues_.push_back(ShapeQueue{t->shape, t->demand, {}});
+    queues_.push_back(ShapeQueue{t->demand, {}});
     q = &queues_.back();
   }
   t->seq = seq_++;

@@ -75,7 +75,6 @@ class LocalScheduler {
 
  private:
   struct ShapeQueue {
-    std::string shape;
     ResourceDemand demand;
     std::deque<TaskPtr> tasks;
   };

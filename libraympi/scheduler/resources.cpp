@@ -57,18 +57,6 @@ ResourceSet ResourceSet::from_map(const std::map<std::string, double>& m) {
   return r;
 }
 
-std::string demand_shape(const ResourceDemand& d) {
-  std::string s;
-  s.append(reinterpret_cast<const char*>(&d.cpu), sizeof d.cpu);
-  s.append(reinterpret_cast<const char*>(&d.gpu), sizeof d.gpu);
-  for (auto& [k, v] : d.custom) {
-    s += k;
-    s.push_back('\0');
-    s.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  return s;
-}
-
 std::string describe(const ResourceDemand& d) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "CPU=%g", d.cpu);

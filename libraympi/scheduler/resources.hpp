@@ -23,8 +23,6 @@ struct ResourceSet {
   void serialize(A& ar) { ar(cpu, gpu, custom); }
 };
 
-/// A key grouping demands of the same shape (one ready queue per shape).
-std::string demand_shape(const ResourceDemand& d);
 std::string describe(const ResourceDemand& d);
 
 }  // namespace raympi::detail

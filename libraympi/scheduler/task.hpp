@@ -1,5 +1,5 @@
 #pragma once
-// A task as a node holds it: its spec, the refs it keeps alive, and its
+// A task as a node holds it: its TaskSpec, the refs it keeps alive, and its
 // resolved dependencies.
 
 #include <atomic>
@@ -12,30 +12,20 @@
 
 namespace raympi::detail {
 
-/// @brief A task, actor creation or actor method call as a node holds it.
-struct Task {
-  ObjectId id;  // also the id of its result
-  const FunctionInfo* fn = nullptr;
-  std::string name;
-  ResourceDemand demand;
-  std::string shape;
-  int max_retries = 0;
-  Buffer args;
-  std::vector<ObjectId> deps;
-  std::vector<RefPtr> held;
-  std::vector<StoredPtr> resolved;
-  std::atomic<int> missing{0};
-  std::vector<std::pair<std::int32_t, std::uint64_t>> locality;
-  double submitted_at = 0;
-  std::uint64_t seq = 0;  // ready-queue order
-  TaskKind kind = TaskKind::task;
-  ObjectId actor;          // actor_call: calls of one caller run in call_seq order
-  std::uint64_t caller = 0, call_seq = 0;
-  ActorSpec spec;          // actor_create
-  std::vector<int> gpu_ids;  // GPU ids given while it runs (an actor creation: for the actor's life)
-  bool keeps_gpus = false;   // actor_create: the actor keeps gpu_ids after the creation task ends
+/// @brief A task, actor creation or actor method call as a node holds it: the
+/// spec (by value) plus what only running it needs.
+struct Task : TaskSpec {
+  Task() = default;
+  explicit Task(TaskSpec&& s) : TaskSpec(std::move(s)) {}
 
-  std::string display_name() const { return name.empty() ? (fn ? fn->name : std::string("?")) : name; }
+  std::vector<RefPtr> held;          // every ref the spec carries, alive until the task is done
+  RefPtr result;                     // on the owner: its result's record (null for tasks from the wire)
+  std::vector<StoredPtr> resolved;   // dependency objects, by dependency slot
+  std::atomic<int> missing{0};
+  std::vector<std::pair<std::int32_t, std::uint64_t>> locality;  // rank -> argument bytes there
+  std::uint64_t seq = 0;             // ready-queue order
+  std::vector<int> gpu_ids;          // GPU ids given while it runs (an actor creation: for the actor's life)
+  bool keeps_gpus = false;           // actor_create: the actor keeps gpu_ids after the creation task ends
 };
 using TaskPtr = std::shared_ptr<Task>;
 

@@ -20,7 +20,7 @@ namespace raympi::detail {
 inline constexpr std::size_t kInlineObjectBytes = 100 * 1024;
 
 enum class MsgType : std::uint8_t {
-  submit_task = 1,  // TaskHeader + args: node -> GS -> node
+  submit_task = 1,  // TaskWire + args: node -> GS -> node
   task_done,        // TaskDoneMsg [+ bytes]: executor -> owner
   locate,           // IdMsg: requester -> owner
   location,         // LocationMsg [+ bytes]: owner -> requester
@@ -41,27 +41,17 @@ enum class MsgType : std::uint8_t {
 };
 
 
-struct TaskHeader {
-  ObjectId id;
-  std::uint64_t fn_id = 0;
-  std::string name;
-  ResourceDemand demand;
-  std::int32_t max_retries = 0;
-  std::int32_t minter = -1;              // rank that minted one token per entry of `refs`
-  std::vector<ObjectId> deps;
-  std::vector<ObjectId> refs;
-  std::vector<std::pair<std::int32_t, std::uint64_t>> locality;  // rank -> argument bytes there
-  double submitted_at = 0;
-  TaskKind kind = TaskKind::task;
-  ObjectId actor;                 // actor_call: the actor
-  std::uint64_t caller = 0, seq = 0;  // actor_call: calls of one caller run in seq order
-  ActorSpec spec;                 // actor_create
+using Locality = std::vector<std::pair<std::int32_t, std::uint64_t>>;  // rank -> argument bytes there
+
+/// @brief A task on the wire (submit_task): its TaskSpec plus what only the
+/// wire needs; the argument bytes follow as the message's trailing block.
+struct TaskWire {
+  TaskSpec spec;
+  std::int32_t minter = -1;     // the rank that minted one token per entry of `refs`
+  std::vector<ObjectId> refs;   // every ref the task carries (dependencies and handles)
+  Locality locality;            // where its dependencies' bytes are, for the GS
   template <class A>
-  void serialize(A& ar) {
-    ar(id, fn_id, name, demand, max_retries, minter, deps, refs, locality, submitted_at, kind);
-    if (kind == TaskKind::actor_call) ar(actor, caller, seq);
-    if (kind == TaskKind::actor_create) ar(spec);
-  }
+  void serialize(A& ar) { ar(spec, minter, refs, locality); }
 };
 
 struct ActorKillMsg {
@@ -177,12 +167,11 @@ struct TaskEvent {
 struct GcsEventsMsg {
   std::int32_t node = -1;
   std::vector<TaskEvent> tasks;
-  std::vector<std::pair<ObjectId, std::uint64_t>> objects_created;
-  std::vector<ObjectId> objects_freed;
+  std::uint64_t objects_created = 0, objects_freed = 0;  // counts only: the GCS keeps no per-object table
   std::vector<ActorEvent> actors;
   template <class A>
   void serialize(A& ar) { ar(node, tasks, objects_created, objects_freed, actors); }
-  bool empty() const { return tasks.empty() && objects_created.empty() && objects_freed.empty() && actors.empty(); }
+  bool empty() const { return tasks.empty() && objects_created == 0 && objects_freed == 0 && actors.empty(); }
 };
 
 enum class GcsQueryKind : std::uint8_t { nodes, tables, actor_register, actor_lookup, actor_forget };
@@ -245,6 +234,22 @@ Buffer encode_msg(MsgType t, const M& m, const Buffer* trailing = nullptr) {
 }
 
 inline MsgType msg_type(const Buffer& b) { return static_cast<MsgType>(static_cast<std::uint8_t>(b.data[0])); }
+
+/// TaskWire's layout, written from a spec held elsewhere (no copy of it).
+struct TaskWireView {
+  const TaskSpec& spec;
+  std::int32_t minter;
+  const std::vector<ObjectId>& refs;
+  const Locality& locality;
+  template <class A>
+  void save(A& ar) const { ar(spec, minter, refs, locality); }
+};
+
+/// Encodes a task for submit_task.
+inline Buffer encode_task(const TaskSpec& spec, std::int32_t minter, const std::vector<ObjectId>& refs,
+                          const Locality& locality) {
+  return encode_msg(MsgType::submit_task, TaskWireView{spec, minter, refs, locality}, &spec.args);
+}
 
 /// Decodes the body (and a view of the trailing bytes, when asked for).
 template <class M>

@@ -113,6 +113,7 @@ void MpiTransport::reap_direct_locked() {
 }
 
 MpiTransport::~MpiTransport() {
+  stop_if_running();
   // Freeing the window and communicator is collective: with a dead rank it
   // would never return, so they are left to MPI_Finalize's clean-up.
   if (stopped_with_failed_peers()) return;

@@ -9,9 +9,7 @@ constexpr auto kDeepIdle = std::chrono::milliseconds(50);
 constexpr auto kSafetyNap = std::chrono::milliseconds(50);
 }
 
-Transport::~Transport() {
-  if (thread_.joinable()) stop();
-}
+Transport::~Transport() = default;  // implementations stop the thread (stop_if_running)
 
 void Transport::send(int dst, Buffer msg) {
   if (closed_.load(std::memory_order_acquire)) return;

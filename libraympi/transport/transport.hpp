@@ -66,6 +66,13 @@ class Transport {
   bool on_progress_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
  protected:
+  /// Every implementation's destructor calls this first: the progress thread
+  /// calls the implementation's virtuals, so it must end before that part goes.
+  void stop_if_running() {
+    if (thread_.joinable()) stop();
+  }
+
+ protected:
   /// Starts sending to another rank. Called on the progress thread only.
   virtual void send_remote(int dst, Buffer msg) = 0;
   /// End of a loop turn's sends: post what send_remote staged.
@@ -124,6 +131,7 @@ class Transport {
 class LoopbackTransport final : public Transport {
  public:
   explicit LoopbackTransport(Tuning t) : Transport(0, 1, t) {}
+  ~LoopbackTransport() override { stop_if_running(); }
 
  protected:
   void send_remote(int, Buffer) override {}

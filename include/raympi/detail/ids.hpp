@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#ifdef RAYMPI_COUNT_ID_HASHES
+#include <atomic>
+#endif
 
 namespace raympi::detail {
 
@@ -30,11 +33,20 @@ struct ObjectId {
   void serialize(Archive& ar) { ar(value); }
 };
 
+#ifdef RAYMPI_COUNT_ID_HASHES
+/// Measurement builds only (-DRAYMPI_COUNT_ID_HASHES=ON): every hash of an
+/// ObjectId, i.e. every search, insert or erase in a table keyed by id.
+std::atomic<std::uint64_t>& id_hash_count();
+#endif
+
 }  // namespace raympi::detail
 
 template <>
 struct std::hash<raympi::detail::ObjectId> {
   std::size_t operator()(raympi::detail::ObjectId id) const noexcept {
+#ifdef RAYMPI_COUNT_ID_HASHES
+    raympi::detail::id_hash_count().fetch_add(1, std::memory_order_relaxed);
+#endif
     std::uint64_t x = id.value;  // splitmix finaliser: counters are sequential
     x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ull; x ^= x >> 27; x *= 0x94d049bb133111ebull; x ^= x >> 31;
     return std::size_t(x);

@@ -26,6 +26,8 @@ struct ResourceDemand {
   std::vector<std::pair<std::string, double>> custom;  // sorted by name, no duplicates
 
   void set(const std::string& name, double amount);
+  /// Same shape: tasks with equal demands share one ready queue.
+  bool operator==(const ResourceDemand&) const = default;
   template <class Archive>
   void serialize(Archive& ar) { ar(cpu, gpu, custom); }
 };
@@ -41,19 +43,53 @@ struct ActorSpec {
   void serialize(Archive& ar) { ar(holds, max_restarts, name); }
 };
 
-/// @brief What the typed front end hands to the runtime for one task, actor
-/// creation or actor method call.
-struct TaskSubmission {
-  const FunctionInfo* fn = nullptr;
-  std::string name;
-  ResourceDemand demand;          // to run (tasks) or to place (actors)
-  int max_retries = 0;
-  Buffer args;                    // one flag + payload per parameter
-  std::vector<ObjectId> deps;     // objects to resolve before the call, by dependency slot
-  std::vector<RefPtr> held;       // every ref the spec carries (dependencies and handles)
+/// @brief One task, actor creation or actor method call, as every part of
+/// raympi describes it: built by the typed front end, held by the node that
+/// runs it (scheduler/task.hpp's Task is a TaskSpec plus run-time state), and
+/// sent over the wire as itself (its argument bytes follow the message body).
+struct TaskSpec {
+  ObjectId id;                      // the task's id, and its result's; set at submit
+  const FunctionInfo* fn = nullptr; // travels as its registry id
+  std::string name;                 // a custom name, else the function's
+  ResourceDemand demand;            // to run (tasks) or to place (actors)
+  std::int32_t max_retries = 0;
+  Buffer args;                      // one flag + payload per parameter (not in the body)
+  std::vector<ObjectId> deps;       // objects to resolve before the call, by dependency slot
+  double submitted_at = 0;          // seconds since the submitting rank started
   TaskKind kind = TaskKind::task;
-  RefPtr actor;                   // actor_call: the actor called
-  ActorSpec spec;                 // actor_create
+  ObjectId actor;                   // actor_call: the actor called
+  std::uint64_t caller = 0, call_seq = 0;  // actor_call: calls of one caller run in call_seq order
+  ActorSpec actor_spec;             // actor_create
+
+  /// The custom name, else the function's.
+  std::string display_name() const;
+  template <class Archive>
+  void save(Archive& ar) const {
+    ar(id, function_id(fn), name, demand, max_retries, deps, submitted_at, kind);
+    if (kind == TaskKind::actor_call) ar(actor, caller, call_seq);
+    if (kind == TaskKind::actor_create) ar(actor_spec);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    std::uint64_t fn_id = 0;
+    ar(id, fn_id, name, demand, max_retries, deps, submitted_at, kind);
+    fn = function_by_id(fn_id);  // null when unknown here: the task fails with that reason
+    if (kind == TaskKind::actor_call) ar(actor, caller, call_seq);
+    if (kind == TaskKind::actor_create) ar(actor_spec);
+  }
+
+ private:
+  static std::uint64_t function_id(const FunctionInfo* f);
+  static const FunctionInfo* function_by_id(std::uint64_t id);
+};
+
+/// @brief What the typed front end hands to the runtime: the spec and the
+/// refs it carries (dependencies and handles inside arguments), which stay
+/// alive until the task is done.
+struct TaskSubmission {
+  TaskSpec spec;
+  std::vector<RefPtr> held;  // every ref the spec carries
+  RefPtr actor;              // actor_call: the actor called (kept alive until the call is done)
 };
 
 /// @brief What an invoker reads and writes when a task runs.

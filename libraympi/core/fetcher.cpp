@@ -1,0 +1,173 @@
+#include "core/fetcher.hpp"
+
+#include "base/log.hpp"
+#include "core/context.hpp"
+#include "core/object_table.hpp"
+#include "core/owner_table.hpp"
+#include "store/object_store.hpp"
+#include "transport/ucx_plane.hpp"
+
+namespace raympi::detail {
+
+namespace {
+constexpr int kPullAttempts = 3;
+}
+
+void Fetcher::fetch(ObjectId id, Callback cb) {
+  if (auto o = cx_.store->get(id)) {
+    cb(o);
+    return;
+  }
+  bool first;
+  {
+    std::lock_guard lk(mu_);
+    auto& f = fetching_[id];
+    first = f.callbacks.empty();
+    f.callbacks.push_back(std::move(cb));
+  }
+  if (auto o = cx_.store->get(id)) {  // it arrived while we registered
+    complete(id, o);
+    return;
+  }
+  if (first) locate(id);
+}
+
+void Fetcher::complete(ObjectId id, const StoredPtr& o) {
+  std::vector<Callback> cbs;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fetching_.find(id);
+    if (it == fetching_.end()) return;
+    cbs.swap(it->second.callbacks);
+    fetching_.erase(it);
+  }
+  for (auto& cb : cbs) cb(o);
+}
+
+void Fetcher::fail(ObjectId id, std::string message) {
+  complete(id, cx_.store->put(make_error_object(id, ErrorKind::object_lost, std::move(message))));
+}
+
+std::size_t Fetcher::count() {
+  std::lock_guard lk(mu_);
+  return fetching_.size();
+}
+
+void Fetcher::locate(ObjectId id) {
+  int owner = id.owner();
+  if (owner != cx_.rank) {
+    cx_.send(owner, encode_msg(MsgType::locate, IdMsg{id}));
+    return;
+  }
+  RefPtr p = cx_.objects->find(id);
+  if (!p) {
+    cx_.owners->answer_locate(nullptr, id, cx_.rank);
+    return;
+  }
+  ObjectRecord& r = ObjectTable::record(p);
+  cx_.owners->when_resolved(r, [this, p, id] { cx_.owners->answer_locate(&ObjectTable::record(p), id, cx_.rank); });
+}
+
+void Fetcher::on_location(const LocationMsg& m, const Buffer& bytes) {
+  if (m.state != LocState::ready) {
+    ErrorKind kind = m.state == LocState::lost ? ErrorKind::object_lost : m.error;
+    complete(m.id, cx_.store->put(make_error_object(m.id, kind, m.message)));
+    return;
+  }
+  if (auto o = cx_.store->get(m.id)) {
+    complete(m.id, o);
+    return;
+  }
+  if (m.inlined) {
+    store_copy(m.id, bytes);
+    return;
+  }
+  for (int l : m.locations) {
+    if (l == cx_.rank) continue;
+    {
+      std::lock_guard lk(mu_);
+      auto it = fetching_.find(m.id);
+      if (it != fetching_.end()) it->second.pulling_from = l;
+    }
+    // The data plane watches the holder from now on: if it dies before or
+    // while it answers, fail_pulls_from() fails this fetch instead of leaving it waiting.
+    if (cx_.data) cx_.data->watch(l);
+    cx_.send(l, encode_msg(MsgType::pull, IdMsg{m.id}));
+    return;
+  }
+  fail(m.id, "raympi::ObjectLostError: no live copy of object " + std::to_string(m.id.value));
+}
+
+void Fetcher::fail_pulls_from(int rank) {
+  std::vector<ObjectId> ids;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, f] : fetching_)
+      if (f.pulling_from == rank) ids.push_back(id);
+  }
+  for (ObjectId id : ids)
+    fail(id, "raympi::ObjectLostError: object " + std::to_string(id.value) + " was being fetched from rank " +
+                 std::to_string(rank) + ", which failed");
+}
+
+void Fetcher::store_copy(ObjectId id, const Buffer& bytes) {
+  auto o = std::make_shared<StoredObject>();
+  o->id = id;
+  o->bytes = bytes;
+  StoredPtr held = cx_.store->put(o);
+  if (id.owner() != cx_.rank) cx_.send(id.owner(), encode_msg(MsgType::add_location, IdMsg{id}));
+  complete(id, held);
+}
+
+void Fetcher::on_pull(int src, const Buffer& msg) {
+  ObjectId id = decode_msg<IdMsg>(msg).id;
+  StoredPtr o = cx_.store->get(id);
+  DataMsg d;
+  d.id = id;
+  d.found = o && o->error == ErrorKind::none;
+  if (d.found && cx_.data && o->bytes.size > kInlineObjectBytes) {
+    // Large: the control message says so, the bytes go over UCX (the Buffer
+    // keeps them alive until the send completes, even if the store drops them).
+    d.size = o->bytes.size;
+    d.ucx_tag = cx_.data->next_tag();
+    cx_.send(src, encode_msg(MsgType::data, d));
+    cx_.data->send(src, d.ucx_tag, o->bytes, [this, id, src](const std::string& error) {
+      if (!error.empty())
+        RAYMPI_LOG_WARN("rank {}: sending object {} to rank {}: {}", cx_.rank, id.value, src, error);
+    });
+    return;
+  }
+  cx_.send(src, encode_msg(MsgType::data, d, d.found ? &o->bytes : nullptr));
+}
+
+void Fetcher::on_data(int src, const Buffer& msg) {
+  Buffer bytes;
+  auto d = decode_msg<DataMsg>(msg, &bytes);
+  if (d.found && d.ucx_tag != 0) {
+    cx_.data->recv(src, d.ucx_tag, d.size, [this, id = d.id, src](Buffer b, const std::string& error) {
+      if (error.empty()) store_copy(id, b);
+      else
+        fail(id, "raympi::ObjectLostError: object " + std::to_string(id.value) +
+                     " could not be transferred from rank " + std::to_string(src) + ": " + error);
+    });
+    return;
+  }
+  if (d.found) {
+    store_copy(d.id, bytes);
+    return;
+  }
+  int attempts = kPullAttempts;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fetching_.find(d.id);
+    if (it != fetching_.end()) attempts = ++it->second.attempts;
+  }
+  if (attempts < kPullAttempts) {
+    locate(d.id);  // the holder dropped it meanwhile: ask the owner again
+    return;
+  }
+  fail(d.id, "raympi::ObjectLostError: object " + std::to_string(d.id.value) + " could not be fetched from rank " +
+                 std::to_string(src));
+}
+
+}  // namespace raympi::detail

@@ -1,0 +1,53 @@
+#pragma once
+// Bringing objects to this node: locate at the owner, pull from a holder,
+// store the copy; concurrent fetches of one object share one pull.
+
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "base/adaptive_mutex.hpp"
+#include "raympi/detail/object_store_view.hpp"
+#include "serialization/messages.hpp"
+
+namespace raympi::detail {
+
+struct Context;
+
+/// @brief In-flight fetches of this node (locate → location → pull → data).
+class Fetcher {
+ public:
+  using Callback = std::function<void(const StoredPtr&)>;
+  explicit Fetcher(Context& cx) : cx_(cx) {}
+
+  /// Calls `cb` with the object once it is in this node's store (at once when
+  /// it is), or with an error object when it cannot be had.
+  void fetch(ObjectId id, Callback cb);
+  /// The owner's answer to a locate (from another rank, or this one).
+  void on_location(const LocationMsg& m, const Buffer& bytes);
+  /// Another rank asks for the bytes of an object held here.
+  void on_pull(int src, const Buffer& msg);
+  /// A holder's answer to a pull.
+  void on_data(int src, const Buffer& msg);
+  /// Fails the fetches whose pull went to `rank` (it died): ObjectLostError.
+  void fail_pulls_from(int rank);
+  /// Fetches in flight.
+  std::size_t count();
+
+ private:
+  void complete(ObjectId id, const StoredPtr& o);
+  void fail(ObjectId id, std::string message);
+  void locate(ObjectId id);
+  void store_copy(ObjectId id, const Buffer& bytes);
+
+  struct InFlight {
+    std::vector<Callback> callbacks;
+    int attempts = 0;      // pulls answered "not found"
+    int pulling_from = -1; // the rank a pull went to
+  };
+  Context& cx_;
+  AdaptiveMutex mu_;  // fetching_
+  std::unordered_map<ObjectId, InFlight> fetching_;
+};
+
+}  // namespace raympi::detail

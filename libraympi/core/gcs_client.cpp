@@ -1,0 +1,69 @@
+#include "core/gcs_client.hpp"
+
+#include "core/context.hpp"
+#include "core/gcs_server.hpp"
+#include "raympi/errors.hpp"
+
+namespace raympi::detail {
+
+GcsClient::GcsClient(Context& cx) : cx_(cx) {}
+
+void GcsClient::record_task(TaskEvent ev) {
+  std::lock_guard lk(events_mu_);
+  events_.tasks.push_back(std::move(ev));
+}
+
+void GcsClient::record_actor(ActorEvent ev) {
+  std::lock_guard lk(events_mu_);
+  events_.actors.push_back(std::move(ev));
+}
+
+bool GcsClient::pending() {
+  if (created_.load(std::memory_order_relaxed) || freed_.load(std::memory_order_relaxed)) return true;
+  std::lock_guard lk(events_mu_);
+  return !events_.empty();
+}
+
+void GcsClient::flush() {
+  GcsEventsMsg batch;
+  batch.node = cx_.rank;
+  {
+    std::lock_guard lk(events_mu_);
+    std::swap(batch.tasks, events_.tasks);
+    std::swap(batch.actors, events_.actors);
+  }
+  // Frees first: an object created and freed between the two reads is then
+  // counted as created in this batch, never as freed before it was created.
+  batch.objects_freed = freed_.exchange(0, std::memory_order_relaxed);
+  batch.objects_created = created_.exchange(0, std::memory_order_relaxed);
+  if (batch.empty()) return;
+  if (cx_.gcs_server) cx_.gcs_server->on_events(batch);
+  else cx_.send(cx_.roles.gcs, encode_msg(MsgType::gcs_events, batch));
+}
+
+GcsReplyMsg GcsClient::query(GcsQueryMsg q) {
+  flush();
+  if (cx_.gcs_server) return cx_.gcs_server->answer(q);
+  std::future<GcsReplyMsg> f;
+  {
+    std::lock_guard lk(query_mu_);
+    q.request = next_query_++;
+    f = queries_[q.request].get_future();
+  }
+  cx_.send(cx_.roles.gcs, encode_msg(MsgType::gcs_query, q));
+  if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+    throw Error("raympi: the GCS (rank " + std::to_string(cx_.roles.gcs) + ") did not answer within 30 s");
+  return f.get();
+}
+
+void GcsClient::on_reply(const Buffer& msg) {
+  auto m = decode_msg<GcsReplyMsg>(msg);
+  std::lock_guard lk(query_mu_);
+  auto it = queries_.find(m.request);
+  if (it != queries_.end()) {
+    it->second.set_value(std::move(m));
+    queries_.erase(it);
+  }
+}
+
+}  // namespace raympi::detail

@@ -1,0 +1,133 @@
+// Tasks on their node: running the function (with retries), and reporting
+// the result or error to the owner.
+#include <cxxabi.h>
+
+#include "base/log.hpp"
+#include "core/actor_table.hpp"
+#include "core/context.hpp"
+#include "core/gcs_client.hpp"
+#include "core/object_table.hpp"
+#include "core/owner_table.hpp"
+#include "core/task_pipeline.hpp"
+#include "raympi/errors.hpp"
+#include "store/object_store.hpp"
+
+namespace raympi::detail {
+
+namespace {
+thread_local const Task* t_current = nullptr;
+
+std::string current_exception_type() {
+  auto* t = abi::__cxa_current_exception_type();
+  return t ? demangle(t->name()) : std::string("unknown");
+}
+}  // namespace
+
+const Task* current_task() { return t_current; }
+CurrentTaskScope::CurrentTaskScope(const Task* t) : prev_(t_current) { t_current = t; }
+CurrentTaskScope::~CurrentTaskScope() { t_current = prev_; }
+
+bool failed_dependency(const Task& t, ErrorKind& err, std::string& message) {
+  for (const auto& d : t.resolved) {
+    if (d && d->error != ErrorKind::none) {  // a failed dependency fails us with its error
+      err = d->error;
+      message = d->error_message;
+      return true;
+    }
+  }
+  return false;
+}
+
+ErrorKind TaskPipeline::invoke_guarded(const Task& t, Invocation& inv, std::string& message) {
+  InArchive ar(t.args.data, t.args.size);
+  inv.args = &ar;
+  inv.deps = t.resolved.data();
+  inv.num_deps = t.resolved.size();
+  CurrentTaskScope scope(&t);  // a task run inline by a waiting task nests
+  auto where = [&] {
+    return std::string(t.kind == TaskKind::actor_call ? "actor method '" : "task '") + t.display_name() +
+           "' (function " + t.fn->name + ") failed on rank " + std::to_string(cx_.rank) + " with ";
+  };
+  try {
+    t.fn->invoke(t.fn->address, inv);
+    return ErrorKind::none;
+  } catch (const SerializationError& e) {
+    message = e.what();
+    return ErrorKind::serialization;
+  } catch (const TaskError& e) {
+    message = e.what();  // a nested task failed: its text already says where
+    return ErrorKind::task;
+  } catch (const std::exception& e) {
+    message = "raympi::TaskError: " + where() + current_exception_type() + ": " + e.what();
+  } catch (...) {
+    message = "raympi::TaskError: " + where() + current_exception_type();
+  }
+  return ErrorKind::task;
+}
+
+void TaskPipeline::execute(const TaskPtr& t) {
+  if (t->kind == TaskKind::actor_create) {
+    cx_.actors->start(t);
+    return;
+  }
+  double started = cx_.now_seconds();
+  Invocation inv;
+  ErrorKind err = ErrorKind::none;
+  std::string message;
+  if (!failed_dependency(*t, err, message)) {
+    for (int attempt = 0;; ++attempt) {
+      inv = Invocation{};
+      err = invoke_guarded(*t, inv, message);
+      if (err == ErrorKind::none || attempt >= t->max_retries || cx_.stopping.load()) break;
+      RAYMPI_LOG_INFO("retrying task '{}' (attempt {} of {}) after: {}", t->display_name(), attempt + 2,
+                      t->max_retries + 1, message);
+    }
+  }
+  finish(t, inv, err, std::move(message), started);
+}
+
+void TaskPipeline::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::string message, double started) {
+  const int owner = t->id.owner();
+  // The task's handle on its result goes now: an actor's creation task lives
+  // as long as the actor and must not keep the actor's handles alive.
+  RefPtr result = std::move(t->result);
+  if (owner == cx_.rank && !result) result = cx_.objects->find(t->id);
+  // The function id names the task; a custom name travels only when given.
+  cx_.gcs->record_task(TaskEvent{t->id, t->fn ? t->fn->id : 0, t->name, cx_.rank, 0, t->submitted_at, started,
+                                 cx_.now_seconds(), err, inv.result.size, t->deps,
+                                 t->kind == TaskKind::actor_create ? t->id : t->actor});
+  if (err != ErrorKind::none) {
+    if (owner == cx_.rank) {
+      if (result) cx_.owners->failed(ObjectTable::record(result), err, std::move(message));
+    } else {
+      TaskDoneMsg done{t->id, cx_.rank, err, std::move(message), false, 0, {}};
+      cx_.send(owner, encode_msg(MsgType::task_done, done));
+    }
+    return;
+  }
+  auto o = std::make_shared<StoredObject>();
+  o->id = t->id;
+  o->bytes = std::move(inv.result);
+  o->value = std::move(inv.value);
+  o->type = inv.type;
+  std::uint64_t size = o->bytes.size;
+  if (owner == cx_.rank) {
+    cx_.store->put(o);
+    if (!result) return;
+    ObjectRecord& r = ObjectTable::record(result);
+    if (t->kind == TaskKind::actor_create) cx_.owners->actor_created(r, cx_.rank);
+    cx_.owners->ready(r, cx_.rank, size, std::move(inv.contained));
+    return;
+  }
+  TaskDoneMsg done{t->id, cx_.rank, ErrorKind::none, {}, size <= kInlineObjectBytes, size, {}};
+  for (auto& r : inv.contained) done.contained.push_back(r.id());
+  cx_.objects->mint(inv.contained);
+  if (done.inlined) {
+    cx_.send(owner, encode_msg(MsgType::task_done, done, &o->bytes));
+  } else {
+    cx_.store->put(o);
+    cx_.send(owner, encode_msg(MsgType::task_done, done));
+  }
+}
+
+}  // namespace raympi::detail

@@ -1,0 +1,189 @@
+// Tasks: submission, bottom-up placement, forwarding, completion at the owner.
+#include "core/task_pipeline.hpp"
+
+#include "core/actor_router.hpp"
+#include "core/actor_table.hpp"
+#include "core/context.hpp"
+#include "core/fetcher.hpp"
+#include "core/object_table.hpp"
+#include "core/owner_table.hpp"
+#include "raympi/errors.hpp"
+#include "scheduler/global_scheduler.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "store/object_store.hpp"
+#include "transport/transport.hpp"
+
+namespace raympi::detail {
+
+RefPtr TaskPipeline::submit(TaskSubmission&& s) {
+  if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
+  if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
+  auto t = std::make_shared<Task>(std::move(s.spec));
+  t->id = cx_.owners->next_id(t->kind == TaskKind::actor_create);
+  t->held = std::move(s.held);
+  t->submitted_at = cx_.now_seconds();
+  RefPtr ref = cx_.objects->create_owned(t->id);
+  t->result = ref;
+  if (t->kind == TaskKind::actor_call) {
+    t->actor = s.actor.id();
+    cx_.owners->pending(ref, std::move(s.actor));  // the actor lives at least until the call is done
+    cx_.router->route_call(std::move(t));
+    return ref;
+  }
+  cx_.owners->pending(ref);
+  if (t->kind == TaskKind::actor_create && !t->actor_spec.name.empty()) cx_.router->register_name(*t, ref);
+  place(std::move(t));
+  return ref;
+}
+
+RefPtr TaskPipeline::result_record(const Task& t) { return t.result ? t.result : cx_.objects->find(t.id); }
+
+void TaskPipeline::fail_owned(const Task& t, ErrorKind err, std::string message) {
+  if (RefPtr p = result_record(t)) cx_.owners->failed(ObjectTable::record(p), err, std::move(message));
+}
+
+std::string TaskPipeline::infeasible_message(const Task& t) const {
+  std::string msg = "raympi: task '" + t.display_name() + "' demands {" + describe(t.demand) +
+                    "} which no node of this job has; the nodes offer:";
+  for (auto& n : cx_.nodes) {
+    msg += " rank " + std::to_string(n.rank) + " {";
+    for (auto& [k, v] : n.total.as_map())
+      if (k.rfind("node:", 0) != 0) msg += " " + k + "=" + std::to_string(v).substr(0, std::to_string(v).find('.') + 3);
+    msg += " };";
+  }
+  return msg + " lower the demand, or give the nodes more (Config, RAYMPI_NUM_CPUS/GPUS, RAYMPI_RESOURCES)";
+}
+
+void TaskPipeline::place(TaskPtr t) {
+  // One pass over the node table: who can ever run this demand?
+  int feasible = 0, only = -1;
+  bool here = false;
+  for (auto& n : cx_.nodes) {
+    if (!n.total.fits(t->demand)) continue;
+    ++feasible;
+    only = n.rank;
+    here |= n.rank == cx_.rank;
+  }
+  if (feasible == 0) {
+    fail_owned(*t, ErrorKind::infeasible, infeasible_message(*t));
+    return;
+  }
+  bool elsewhere = feasible > (here ? 1 : 0);
+  bool local = here && (!elsewhere || cx_.scheduler->can_run_now(t->demand));
+  if (local && elsewhere && !t->deps.empty()) {
+    // Large arguments elsewhere: let the GS weigh locality.
+    t->locality = cx_.owners->locality_of(t->held, t->deps);
+    std::uint64_t bytes_here = 0, bytes_elsewhere = 0;
+    for (auto& [r, b] : t->locality) (r == cx_.rank ? bytes_here : bytes_elsewhere) += b;
+    if (bytes_elsewhere > bytes_here && bytes_elsewhere >= (1u << 20)) local = false;
+  }
+  if (local) {
+    resolve_and_enqueue(std::move(t));
+    return;
+  }
+  // Only one node can ever run it (e.g. a node:<rank> demand): the GS could
+  // choose nothing else, so skip its hop.
+  if (feasible == 1) {
+    forward(t, only);
+    return;
+  }
+  if (t->locality.empty() && !t->deps.empty()) t->locality = cx_.owners->locality_of(t->held, t->deps);
+  forward(t, cx_.roles.gs);
+}
+
+void TaskPipeline::resolve_and_enqueue(TaskPtr t) {
+  if (t->deps.empty()) {
+    ready(std::move(t));
+    return;
+  }
+  t->resolved.resize(t->deps.size());
+  t->missing.store(int(t->deps.size()));
+  for (std::size_t i = 0; i < t->deps.size(); ++i) {
+    cx_.fetcher->fetch(t->deps[i], [this, t, i](const StoredPtr& o) {
+      t->resolved[i] = o;
+      if (t->missing.fetch_sub(1, std::memory_order_acq_rel) == 1) ready(t);
+    });
+  }
+}
+
+void TaskPipeline::ready(TaskPtr t) {
+  if (t->kind == TaskKind::actor_call) cx_.actors->deliver(std::move(t));  // the actor's mailbox, not the queue
+  else cx_.scheduler->enqueue(std::move(t));
+}
+
+void TaskPipeline::forward(const TaskPtr& t, int dst) {
+  std::vector<ObjectId> refs;
+  refs.reserve(t->held.size());
+  for (auto& r : t->held) refs.push_back(r.id());
+  cx_.objects->mint(t->held);  // the receiver returns these tokens when done with the task
+  cx_.send(dst, encode_task(*t, cx_.rank, refs, t->locality));
+}
+
+void TaskPipeline::on_submit_at_gs(const Buffer& msg) {
+  TaskWire w = decode_msg<TaskWire>(msg);
+  int dst = cx_.gs->choose(w.spec.demand, w.locality);
+  if (dst >= 0) {
+    cx_.send(dst, msg);  // forwarded as is: the tokens stay the minter's
+    return;
+  }
+  // Cannot happen for submissions checked at the node; kept for a node table change.
+  cx_.objects->claim(w.refs, w.minter);  // returned as the claimed handles drop
+  TaskDoneMsg done;
+  done.id = w.spec.id;
+  done.executor = cx_.rank;
+  done.error = ErrorKind::infeasible;
+  done.message = "raympi: no node can ever satisfy {" + describe(w.spec.demand) + "}";
+  cx_.send(w.spec.id.owner(), encode_msg(MsgType::task_done, done));
+}
+
+void TaskPipeline::on_submit(int src, const Buffer& msg) {
+  Buffer args;
+  TaskWire w = decode_msg<TaskWire>(msg, &args);
+  auto t = std::make_shared<Task>(std::move(w.spec));
+  t->args = std::move(args);
+  t->held = cx_.objects->claim(w.refs, w.minter);
+  t->locality = std::move(w.locality);
+  if (!t->fn) {
+    Invocation none;
+    finish(t, none, ErrorKind::task, "raympi: a function id is unknown on rank " + std::to_string(cx_.rank),
+           cx_.now_seconds());
+    return;
+  }
+  resolve_and_enqueue(std::move(t));
+}
+
+void TaskPipeline::on_task_done(int src, const Buffer& msg) {
+  Buffer bytes;
+  auto m = decode_msg<TaskDoneMsg>(msg, &bytes);
+  std::vector<RefPtr> contained = cx_.objects->claim(m.contained, m.executor);
+  RefPtr p = cx_.objects->find(m.id);
+  if (!p) {  // cannot happen: a pending object keeps its record; free a result nobody can reach
+    if (m.error == ErrorKind::none && !m.inlined) cx_.send(m.executor, encode_msg(MsgType::free_objects, IdsMsg{{m.id}}));
+    return;
+  }
+  ObjectRecord& r = ObjectTable::record(p);
+  if (m.error != ErrorKind::none) {
+    cx_.owners->failed(r, m.error, std::move(m.message));
+    return;
+  }
+  if (m.id.is_actor()) cx_.owners->actor_created(r, m.executor);
+  if (m.inlined) {
+    auto o = std::make_shared<StoredObject>();
+    o->id = m.id;
+    o->bytes = bytes;
+    cx_.store->put(o);
+    cx_.owners->ready(r, cx_.rank, m.size, std::move(contained));
+  } else {
+    cx_.owners->ready(r, m.executor, m.size, std::move(contained));
+  }
+}
+
+void TaskPipeline::run_if_queued(ObjectId id) {
+  if (TaskPtr t = cx_.scheduler->take_queued(id)) {
+    ResourceDemand held = t->demand;  // what take_queued took (an actor creation changes t->demand)
+    execute(t);
+    cx_.scheduler->finished_inline(held);
+  }
+}
+
+}  // namespace raympi::detail

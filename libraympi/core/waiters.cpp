@@ -1,0 +1,102 @@
+#include "core/waiters.hpp"
+
+#include <sched.h>
+
+#include "core/actor_router.hpp"
+#include "core/context.hpp"
+#include "core/fetcher.hpp"
+#include "core/task_pipeline.hpp"
+#include "raympi/errors.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "store/object_store.hpp"
+
+namespace raympi::detail {
+
+std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::size_t need,
+                                         std::chrono::nanoseconds timeout, bool& timed_out) {
+  const Task* cur = current_task();
+  if (cur && cur->kind == TaskKind::actor_call) cx_.router->refuse_self_wait(*cur, ids);
+  auto w = std::make_shared<Waiter>();
+  w->need = need;
+  w->results.resize(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    cx_.fetcher->fetch(ids[i], [w, i](const StoredPtr& o) {
+      std::size_t n;
+      {
+        std::lock_guard lk(w->mu);
+        if (w->results[i]) return;
+        w->results[i] = o;
+        n = w->arrived.fetch_add(1) + 1;
+      }
+      if (n == w->need) w->cv.notify_all();
+    });
+  }
+  auto start = Clock::now();
+  auto done = [&] { return w->arrived.load(std::memory_order_acquire) >= need; };
+  if (!done()) {
+    auto spin_until = start + std::chrono::microseconds(cx_.cfg.spin_us);
+    while (!done() && Clock::now() < spin_until) sched_yield();
+  }
+  if (!done()) {
+    {
+      std::lock_guard lk(mu_);
+      waiters_.insert(w);
+    }
+    if (cur && cx_.scheduler) cx_.scheduler->block(cur->demand);  // lend our CPU to our children
+    {
+      std::unique_lock lk(w->mu);
+      auto pred = [&] { return w->arrived.load() >= need || w->cancelled || cx_.stopping.load(); };
+      if (timeout.count() < 0) w->cv.wait(lk, pred);
+      else w->cv.wait_until(lk, start + timeout, pred);
+    }
+    if (cur && cx_.scheduler) cx_.scheduler->unblock(cur->demand);
+    {
+      std::lock_guard lk(mu_);
+      waiters_.erase(w);
+    }
+    if (!done() && (w->cancelled || cx_.stopping.load())) throw Error("raympi: the job is shutting down");
+  }
+  std::lock_guard lk(w->mu);
+  timed_out = w->arrived.load() < need;
+  return w->results;
+}
+
+std::vector<StoredPtr> Waiters::get(const std::vector<ObjectId>& ids, std::chrono::nanoseconds timeout) {
+  // Waiting for one result whose task still sits in this node's queue: run it
+  // on this thread (it holds its resources as on a worker). The caller would
+  // only wait for a worker to pick it up; nothing else is delayed. Not with a
+  // timeout: a task cannot be interrupted.
+  if (ids.size() == 1 && timeout.count() < 0 && cx_.scheduler && ids[0].owner() == cx_.rank)
+    cx_.tasks->run_if_queued(ids[0]);
+  bool timed_out = false;
+  auto out = block_on(ids, ids.size(), timeout, timed_out);
+  if (timed_out) {
+    std::size_t missing = 0;
+    for (auto& o : out) missing += !o;
+    throw GetTimeoutError("raympi::get: " + std::to_string(missing) + " of " + std::to_string(ids.size()) +
+                          " object(s) not ready after " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
+                          " ms");
+  }
+  return out;
+}
+
+std::vector<char> Waiters::wait(const std::vector<ObjectId>& ids, std::size_t num_returns,
+                                std::chrono::nanoseconds timeout) {
+  bool timed_out = false;
+  auto out = block_on(ids, num_returns, timeout, timed_out);
+  std::vector<char> ready(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ready[i] = out[i] != nullptr;
+  return ready;
+}
+
+void Waiters::cancel_all() {
+  std::lock_guard lk(mu_);
+  for (auto& w : waiters_) {
+    std::lock_guard wl(w->mu);
+    w->cancelled = true;
+    w->cv.notify_all();
+  }
+}
+
+}  // namespace raympi::detail
