@@ -9,8 +9,22 @@ namespace raympi::detail {
 GcsClient::GcsClient(Context& cx) : cx_(cx) {}
 
 void GcsClient::record_task(TaskEvent ev) {
+  if (ev.error != ErrorKind::none) failed_.fetch_add(1, std::memory_order_relaxed);
+  finished_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lk(events_mu_);
-  events_.tasks.push_back(std::move(ev));
+  if (tasks_.size() < kTaskRecords) {
+    tasks_.push_back(std::move(ev));
+    return;
+  }
+  tasks_[next_task_] = std::move(ev);
+  next_task_ = (next_task_ + 1) % kTaskRecords;
+}
+
+std::vector<TaskEvent> GcsClient::recent_tasks() {
+  std::lock_guard lk(events_mu_);
+  std::vector<TaskEvent> out(tasks_.begin() + std::ptrdiff_t(next_task_), tasks_.end());
+  out.insert(out.end(), tasks_.begin(), tasks_.begin() + std::ptrdiff_t(next_task_));
+  return out;
 }
 
 void GcsClient::record_actor(ActorEvent ev) {
@@ -19,7 +33,9 @@ void GcsClient::record_actor(ActorEvent ev) {
 }
 
 bool GcsClient::pending() {
-  if (created_.load(std::memory_order_relaxed) || freed_.load(std::memory_order_relaxed)) return true;
+  if (finished_.load(std::memory_order_relaxed) || created_.load(std::memory_order_relaxed) ||
+      freed_.load(std::memory_order_relaxed))
+    return true;
   std::lock_guard lk(events_mu_);
   return !events_.empty();
 }
@@ -29,9 +45,10 @@ void GcsClient::flush() {
   batch.node = cx_.rank;
   {
     std::lock_guard lk(events_mu_);
-    std::swap(batch.tasks, events_.tasks);
     std::swap(batch.actors, events_.actors);
   }
+  batch.tasks_failed = failed_.exchange(0, std::memory_order_relaxed);  // before finished: failed <= finished
+  batch.tasks_finished = finished_.exchange(0, std::memory_order_relaxed);
   // Frees first: an object created and freed between the two reads is then
   // counted as created in this batch, never as freed before it was created.
   batch.objects_freed = freed_.exchange(0, std::memory_order_relaxed);

@@ -18,7 +18,8 @@ ObjectId OwnerTable::next_id(bool actor) {
 void OwnerTable::pending(const RefPtr& ref, RefPtr keepalive) {
   ObjectRecord& r = ObjectTable::record(ref);
   owned_.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard lk(mu_);
+  // No lock: the object was created a moment ago on this thread, and no other
+  // thread can reach it before its task is queued or sent (which publishes these writes).
   r.self = ref;
   if (keepalive) r.contained.push_back(std::move(keepalive));
 }

@@ -69,9 +69,11 @@ class OwnerTable {
   void notify(ObjectRecord& r, Released& rel);
 
   Context& cx_;
-  AdaptiveMutex mu_;  // the owner fields of every ObjectRecord of this rank
-  std::atomic<std::uint64_t> id_counter_{0};
-  std::atomic<std::size_t> owned_{0};
+  // Separate cache lines: the submitting thread takes ids while workers
+  // resolve objects under the lock and count them.
+  alignas(64) AdaptiveMutex mu_;  // the owner fields of every ObjectRecord of this rank
+  alignas(64) std::atomic<std::uint64_t> id_counter_{0};
+  alignas(64) std::atomic<std::size_t> owned_{0};
 };
 
 }  // namespace raympi::detail

@@ -145,7 +145,9 @@ void TaskPipeline::on_submit(int src, const Buffer& msg) {
   t->locality = std::move(w.locality);
   if (!t->fn) {
     Invocation none;
-    finish(t, none, ErrorKind::task, "raympi: a function id is unknown on rank " + std::to_string(cx_.rank),
+    finish(t, none, ErrorKind::task,
+           "raympi: a task's function is not registered on rank " + std::to_string(cx_.rank) +
+               "; every rank must run the same executable with the same RAYMPI_REMOTE registrations",
            cx_.now_seconds());
     return;
   }

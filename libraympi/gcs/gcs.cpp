@@ -3,8 +3,8 @@
 namespace raympi::detail {
 
 Gcs::Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::chrono::milliseconds heartbeat,
-         std::size_t task_limit)
-    : functions_(std::move(functions)), task_limit_(task_limit), heartbeat_(heartbeat) {
+         std::size_t dead_actor_limit)
+    : functions_(std::move(functions)), dead_actor_limit_(dead_actor_limit), heartbeat_(heartbeat) {
   auto now = std::chrono::steady_clock::now();
   for (auto& n : nodes) nodes_[n.rank] = NodeRecord{n.host, n.total, n.total, now, 0};
 }
@@ -37,12 +37,8 @@ std::vector<ObjectId> Gcs::on_events(const GcsEventsMsg& m) {
     }
     actor_died_locked(a.actor);
   }
-  for (auto& t : m.tasks) {
-    ++tasks_seen_;
-    if (t.error != ErrorKind::none) ++tasks_failed_;
-    tasks_.push_back(t);
-    if (tasks_.size() > task_limit_) tasks_.pop_front();
-  }
+  tasks_seen_ += m.tasks_finished;
+  tasks_failed_ += m.tasks_failed;
   objects_seen_ += m.objects_created;
   objects_freed_ += m.objects_freed;
   auto it = nodes_.find(m.node);
@@ -87,9 +83,9 @@ void Gcs::forget_actor(ObjectId actor) {
 }
 
 void Gcs::actor_died_locked(ObjectId id) {
-  // Dead actors stay in the table for inspection, as many as finished tasks do.
+  // Dead actors stay in the table for inspection, up to a limit.
   dead_actors_.push_back(id);
-  while (dead_actors_.size() > task_limit_) {
+  while (dead_actors_.size() > dead_actor_limit_) {
     auto old = actors_.find(dead_actors_.front());
     if (old != actors_.end() && old->second.state == ActorState::dead) actors_.erase(old);
     dead_actors_.pop_front();
@@ -125,7 +121,6 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
   r.counters["objects_seen"] = objects_seen_;
   r.counters["tasks_seen"] = tasks_seen_;
   r.counters["tasks_failed"] = tasks_failed_;
-  r.counters["tasks_kept"] = tasks_.size();
   std::uint64_t by_state[4] = {0, 0, 0, 0};
   std::uint64_t restarts = 0;
   for (auto& [id, a] : actors_) {
@@ -139,11 +134,6 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
   r.counters["actor_restarts"] = restarts;
   r.counters["actor_names"] = actor_names_.size();
   return r;
-}
-
-std::vector<TaskEvent> Gcs::recent_tasks() {
-  std::lock_guard lk(mu_);
-  return {tasks_.begin(), tasks_.end()};
 }
 
 }  // namespace raympi::detail

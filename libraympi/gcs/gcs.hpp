@@ -1,8 +1,8 @@
 #pragma once
 // The GCS (rank 1): the job's control state. Node table (resources, load,
-// heartbeats), function table, object counters (created, freed; no per-object
-// table: the owners know their objects), task table
-// (bounded: the newest finished tasks; counters for the rest), actor table
+// heartbeats), function table, task and object counters (no per-task or
+// per-object record: nodes and owners keep those)
+// actor table
 // (node, state, class, restarts) with the names of named actors.
 
 #include <chrono>
@@ -35,13 +35,12 @@ class Gcs {
   };
 
   Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::chrono::milliseconds heartbeat,
-      std::size_t task_limit = 100000);
+      std::size_t dead_actor_limit = 100000);
 
   void on_load(const NodeLoadMsg& m);
   /// Returns the named actors that died with this batch (their names are free again).
   std::vector<ObjectId> on_events(const GcsEventsMsg& m);
   GcsReplyMsg answer(const GcsQueryMsg& q);
-  std::vector<TaskEvent> recent_tasks();
 
   /// Claims `name` for the actor; an error text when the name is taken.
   std::string register_actor(const std::string& name, ObjectId actor, const std::string& actor_class);
@@ -55,12 +54,11 @@ class Gcs {
   std::mutex mu_;
   std::map<int, NodeRecord> nodes_;
   std::vector<std::string> functions_;
-  std::deque<TaskEvent> tasks_;
   std::unordered_map<ObjectId, ActorRecord> actors_;
   std::map<std::string, ObjectId> actor_names_;
   std::deque<ObjectId> dead_actors_;  // oldest first; records beyond the limit are dropped
   void actor_died_locked(ObjectId id);
-  std::size_t task_limit_;
+  std::size_t dead_actor_limit_;
   std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0, objects_freed_ = 0;
   std::chrono::milliseconds heartbeat_;
 };

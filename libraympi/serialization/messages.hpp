@@ -147,6 +147,7 @@ struct NodeLoadMsg {
   void serialize(A& ar) { ar(rank, available, queued, running, finished); }
 };
 
+/// @brief One finished task or actor call, as its node records it.
 struct TaskEvent {
   ObjectId id;
   std::uint64_t fn_id = 0;
@@ -166,12 +167,16 @@ struct TaskEvent {
 
 struct GcsEventsMsg {
   std::int32_t node = -1;
-  std::vector<TaskEvent> tasks;
-  std::uint64_t objects_created = 0, objects_freed = 0;  // counts only: the GCS keeps no per-object table
+  // Counts only: the GCS keeps no per-task or per-object record (task records
+  // stay on their node, GcsClient::recent_tasks).
+  std::uint64_t tasks_finished = 0, tasks_failed = 0;
+  std::uint64_t objects_created = 0, objects_freed = 0;
   std::vector<ActorEvent> actors;
   template <class A>
-  void serialize(A& ar) { ar(node, tasks, objects_created, objects_freed, actors); }
-  bool empty() const { return tasks.empty() && objects_created == 0 && objects_freed == 0 && actors.empty(); }
+  void serialize(A& ar) { ar(node, tasks_finished, tasks_failed, objects_created, objects_freed, actors); }
+  bool empty() const {
+    return tasks_finished == 0 && objects_created == 0 && objects_freed == 0 && actors.empty();
+  }
 };
 
 enum class GcsQueryKind : std::uint8_t { nodes, tables, actor_register, actor_lookup, actor_forget };

@@ -17,6 +17,7 @@ StoredPtr ObjectStore::get(ObjectId id) {
     it->second.last_use = ++clock_;
     return it->second.object;
   }
+  if (spilled_.empty()) return nullptr;
   auto sp = spilled_.find(id);
   if (sp == spilled_.end()) return nullptr;
   // Restore: read it back, hand it out, and make room for it if needed.
@@ -34,7 +35,8 @@ StoredPtr ObjectStore::get(ObjectId id) {
 
 StoredPtr ObjectStore::put(StoredPtr o) {
   std::unique_lock lk(mu_);
-  if (auto sp = spilled_.find(o->id); sp != spilled_.end()) drop_spilled(sp);  // a copy arrived for a spilled object
+  if (!spilled_.empty())
+    if (auto sp = spilled_.find(o->id); sp != spilled_.end()) drop_spilled(sp);  // a copy arrived for a spilled object
   auto [it, inserted] = objects_.try_emplace(o->id, Entry{o, ++clock_});
   if (inserted) bytes_ += o->bytes.size;
   StoredPtr held = it->second.object;
@@ -54,6 +56,7 @@ void ObjectStore::erase(ObjectId id) {
     objects_.erase(it);
     return;
   }
+  if (spilled_.empty()) return;
   if (auto sp = spilled_.find(id); sp != spilled_.end()) drop_spilled(sp);  // freed objects release their spill space
 }
 

@@ -57,10 +57,14 @@ inline Buffer adopt_bytes(char* p, std::size_t capacity, std::size_t size) {
 class ByteWriter {
  public:
   ByteWriter() = default;
-  explicit ByteWriter(std::size_t reserve) { grow(reserve); }
+  explicit ByteWriter(std::size_t reserve) {
+    if (reserve > kInlineBytes) grow(reserve);
+  }
   ByteWriter(const ByteWriter&) = delete;
   ByteWriter& operator=(const ByteWriter&) = delete;
-  ~ByteWriter() { free_bytes(data_, cap_); }
+  ~ByteWriter() {
+    if (data_ != inline_) free_bytes(data_, cap_);
+  }
 
   void write(const void* p, std::size_t n) {
     if (size_ + n > cap_) grow(size_ + n);
@@ -78,20 +82,34 @@ class ByteWriter {
   void patch(std::size_t offset, const void* p, std::size_t n) { std::memcpy(data_ + offset, p, n); }
 
   /// Hands the bytes over to a shared Buffer; the writer is empty afterwards.
+  /// Small contents (arguments, results, control messages) take one
+  /// allocation that holds both the bytes and the count that shares them.
   Buffer finish() {
-    Buffer b = adopt_bytes(data_, cap_, size_);
-    data_ = nullptr;
-    size_ = cap_ = 0;
+    Buffer b;
+    if (data_ == inline_) {
+      std::shared_ptr<char[]> bytes = std::make_shared_for_overwrite<char[]>(size_ ? size_ : 1);
+      if (size_) std::memcpy(bytes.get(), inline_, size_);
+      b.data = bytes.get();
+      b.size = size_;
+      b.owner = std::move(bytes);
+    } else {
+      b = adopt_bytes(data_, cap_, size_);
+    }
+    data_ = inline_;
+    size_ = 0;
+    cap_ = kInlineBytes;
     return b;
   }
 
  private:
+  static constexpr std::size_t kInlineBytes = 192;
   void grow(std::size_t need) {
-    std::size_t cap = cap_ ? cap_ : 64;
+    std::size_t cap = cap_;
     while (cap < need) cap *= 2;
     if (cap < kPooledBytes) {
-      char* p = static_cast<char*>(std::realloc(data_, cap));
+      char* p = static_cast<char*>(data_ == inline_ ? std::malloc(cap) : std::realloc(data_, cap));
       if (!p) throw std::bad_alloc();
+      if (data_ == inline_ && size_) std::memcpy(p, inline_, size_);
       data_ = p;
       cap_ = cap;
       return;
@@ -101,13 +119,14 @@ class ByteWriter {
     cap = std::max(need, cap_ + cap_ / 2);
     char* p = acquire_block(cap);
     if (size_) std::memcpy(p, data_, size_);
-    free_bytes(data_, cap_);
+    if (data_ != inline_) free_bytes(data_, cap_);
     data_ = p;
     cap_ = cap;
   }
-  char* data_ = nullptr;
+  char inline_[kInlineBytes];
+  char* data_ = inline_;
   std::size_t size_ = 0;
-  std::size_t cap_ = 0;
+  std::size_t cap_ = kInlineBytes;
 };
 
 }  // namespace raympi::detail

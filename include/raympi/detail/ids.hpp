@@ -52,3 +52,11 @@ struct std::hash<raympi::detail::ObjectId> {
     return std::size_t(x);
   }
 };
+
+#if defined(__GLIBCXX__)
+// libstdc++ keeps a node's hash code only for hashers it deems slow. With the
+// code kept, erase, bucket bookkeeping and rehash never hash an id again, so a
+// table keyed by ids hashes exactly once per insert, find or erase.
+template <>
+struct std::__is_fast_hash<std::hash<raympi::detail::ObjectId>> : std::false_type {};
+#endif

@@ -20,8 +20,13 @@
 
 #include "actors/actor_host.hpp"
 #include "scheduler/task.hpp"
+#include "component_support.hpp"
 
 namespace {
+
+using component_test::eventually;
+using component_test::Gate;
+using component_test::bytes_of;
 
 using namespace std::chrono_literals;
 using raympi::detail::ActorHost;
@@ -63,35 +68,7 @@ struct CallKey {
 };
 CallKey key(const TaskPtr& t) { return {t->caller, t->call_seq}; }
 
-// Bounded wait: true as soon as pred() holds, false after `seconds`.
-bool eventually(const std::function<bool()>& pred, double seconds = 10) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 void settle() { std::this_thread::sleep_for(100ms); }
-
-class Gate {
- public:
-  void open() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 struct Log;
 // The actor instance: knows which build made it and where it is destroyed.

@@ -12,8 +12,13 @@
 #include <vector>
 
 #include "gcs/gcs.hpp"
+#include "component_support.hpp"
 
 namespace {
+
+using component_test::eventually;
+using component_test::Gate;
+using component_test::bytes_of;
 
 using namespace std::chrono_literals;
 using raympi::detail::ActorEvent;
@@ -27,17 +32,6 @@ using raympi::detail::GcsReplyMsg;
 using raympi::detail::NodeLoadMsg;
 using raympi::detail::NodeRecordWire;
 using raympi::detail::ObjectId;
-using raympi::detail::TaskEvent;
-
-// Bounded wait: true as soon as pred() holds, false after `seconds`.
-bool eventually(const std::function<bool()>& pred, double seconds = 10) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 NodeRecordWire node(int rank, std::string host, double cpus, double gpus = 0) {
   NodeRecordWire w;
@@ -67,14 +61,6 @@ GcsEventsMsg actors_batch(int node, std::vector<ActorEvent> events) {
   return m;
 }
 
-TaskEvent task_event(std::uint64_t n, ErrorKind error = ErrorKind::none) {
-  TaskEvent t;
-  t.id = ObjectId::make(2, n);
-  t.name = "task" + std::to_string(n);
-  t.node = 2;
-  t.error = error;
-  return t;
-}
 
 // Objects created / freed on a node: GcsEventsMsg carries them as counts.
 void objects_created(GcsEventsMsg& m, const std::vector<std::pair<ObjectId, std::uint64_t>>& objects) {
@@ -95,8 +81,8 @@ const NodeRecordWire* find_node(const GcsReplyMsg& r, int rank) {
   return nullptr;
 }
 
-Gcs two_nodes(std::chrono::milliseconds heartbeat = 1000ms, std::size_t task_limit = 100000) {
-  return Gcs({node(2, "alpha", 4), node(3, "beta", 8, 2)}, {"f", "g", "h"}, heartbeat, task_limit);
+Gcs two_nodes(std::chrono::milliseconds heartbeat = 1000ms, std::size_t dead_actor_limit = 100000) {
+  return Gcs({node(2, "alpha", 4), node(3, "beta", 8, 2)}, {"f", "g", "h"}, heartbeat, dead_actor_limit);
 }
 
 // ---------------------------------------------------------------------------
@@ -164,33 +150,30 @@ TEST(Gcs, ANodeWithoutHeartbeatsTurnsDeadAndALoadReportRevivesIt) {
   ASSERT_TRUE(eventually([&] { return !find_node(ask(gcs), 3)->alive; }, 10));
   GcsEventsMsg ev;
   ev.node = 3;
-  ev.tasks.push_back(task_event(1));
+  ev.tasks_finished = 1;
   gcs.on_events(ev);
   EXPECT_TRUE(find_node(ask(gcs), 3)->alive);
 }
 
-TEST(Gcs, TaskCountersCountEveryTaskAndKeepTheNewest) {
-  Gcs gcs = two_nodes(1000ms, /*task_limit=*/3);
+TEST(Gcs, TaskCountersAddUpTheNodesCounts) {
+  Gcs gcs = two_nodes(1000ms);
   GcsEventsMsg m;
   m.node = 2;
-  m.tasks = {task_event(1), task_event(2, ErrorKind::task), task_event(3)};
+  m.tasks_finished = 3;
+  m.tasks_failed = 1;
   gcs.on_events(m);
   GcsReplyMsg r = ask(gcs);
   EXPECT_EQ(r.counters.at("tasks_seen"), 3u);
   EXPECT_EQ(r.counters.at("tasks_failed"), 1u);
-  EXPECT_EQ(r.counters.at("tasks_kept"), 3u);
+  EXPECT_EQ(r.counters.count("tasks_kept"), 0u) << "the GCS keeps no per-task record";
 
-  m.tasks = {task_event(4, ErrorKind::infeasible), task_event(5)};
+  m.node = 3;
+  m.tasks_finished = 2;
+  m.tasks_failed = 1;
   gcs.on_events(m);
   r = ask(gcs);
   EXPECT_EQ(r.counters.at("tasks_seen"), 5u);
   EXPECT_EQ(r.counters.at("tasks_failed"), 2u);
-  EXPECT_EQ(r.counters.at("tasks_kept"), 3u) << "the task table is bounded by task_limit";
-  auto recent = gcs.recent_tasks();
-  ASSERT_EQ(recent.size(), 3u);
-  EXPECT_EQ(recent[0].name, "task3") << "the oldest records go first";
-  EXPECT_EQ(recent[2].name, "task5");
-  EXPECT_EQ(recent[1].error, ErrorKind::infeasible);
 }
 
 TEST(Gcs, ObjectsCreatedThenFreedLeaveObjectsLiveWhereItWas) {

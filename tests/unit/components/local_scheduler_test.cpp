@@ -21,8 +21,13 @@
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
 #include "scheduler/task.hpp"
+#include "component_support.hpp"
 
 namespace {
+
+using component_test::eventually;
+using component_test::Gate;
+using component_test::bytes_of;
 
 using namespace std::chrono_literals;
 using raympi::detail::LocalScheduler;
@@ -65,35 +70,6 @@ ResourceSet resources(double cpu, double gpu = 0, std::map<std::string, double> 
 }
 
 std::uint64_t num(const TaskPtr& t) { return t->id.value & (ObjectId::kActorBit - 1); }
-
-// Bounded wait: true as soon as pred() holds, false after `seconds`.
-bool eventually(const std::function<bool()>& pred, double seconds = 10) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-// A one-shot latch that a task can wait on.
-class Gate {
- public:
-  void open() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 // What the executor saw, and per-task behaviour (a gate to wait on, an action).
 struct Recorder {

@@ -21,24 +21,19 @@
 #include <vector>
 
 #include "transport/transport.hpp"
+#include "component_support.hpp"
 
 namespace {
+
+using component_test::eventually;
+using component_test::Gate;
+using component_test::bytes_of;
 
 using namespace std::chrono_literals;
 using raympi::detail::Buffer;
 using raympi::detail::Clock;
 using raympi::detail::LoopbackTransport;
 using raympi::detail::Transport;
-
-// Bounded wait: true as soon as pred() holds, false after `seconds`.
-bool eventually(const std::function<bool()>& pred, double seconds = 10) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 Buffer encode(std::uint64_t v) {
   char* data = nullptr;

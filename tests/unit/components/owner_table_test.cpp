@@ -16,26 +16,15 @@
 #include "core/owner_table.hpp"
 #include "store/object_store.hpp"
 #include "transport/transport.hpp"
+#include "component_support.hpp"
 
 using namespace raympi::detail;
 
 namespace {
 
-Buffer bytes_of(const std::string& s) {
-  char* data = nullptr;
-  Buffer b = allocate_buffer(s.size(), data);
-  std::copy(s.begin(), s.end(), data);
-  return b;
-}
-
-bool eventually(const std::function<bool()>& pred, double seconds = 5) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return pred();
-}
+using component_test::eventually;
+using component_test::Gate;
+using component_test::bytes_of;
 
 class OwnerTableTest : public ::testing::Test {
  protected:
@@ -196,6 +185,31 @@ TEST_F(OwnerTableTest, PendingCallKnowsTheActorItKeepsAlive) {
   store.put(make_error_object(call.id(), ErrorKind::none, ""));
   owners.ready(ObjectTable::record(call), 0, 0, {});
   EXPECT_FALSE(owners.pending_call_of(ObjectTable::record(call), actor)) << "resolved: keeps nothing";
+}
+
+TEST_F(OwnerTableTest, TaskRecordsStayOnTheNodeAndOnlyCountsReachTheGcs) {
+  auto event = [](std::uint64_t n, ErrorKind e) {
+    TaskEvent ev;
+    ev.id = ObjectId::make(0, n);
+    ev.error = e;
+    return ev;
+  };
+  gcs.record_task(event(1, ErrorKind::none));
+  gcs.record_task(event(2, ErrorKind::task));
+  gcs.record_task(event(3, ErrorKind::none));
+  auto counters = gcs.query(GcsQueryKind::tables).counters;
+  EXPECT_EQ(counters["tasks_seen"], 3u);
+  EXPECT_EQ(counters["tasks_failed"], 1u);
+  auto recent = gcs.recent_tasks();
+  ASSERT_EQ(recent.size(), 3u);
+  EXPECT_EQ(recent.front().id, ObjectId::make(0, 1));
+  // The buffer is bounded: the oldest records go first.
+  for (std::uint64_t n = 4; n <= GcsClient::kTaskRecords + 10; ++n) gcs.record_task(event(n, ErrorKind::none));
+  recent = gcs.recent_tasks();
+  ASSERT_EQ(recent.size(), GcsClient::kTaskRecords);
+  EXPECT_EQ(recent.front().id, ObjectId::make(0, 11));
+  EXPECT_EQ(recent.back().id, ObjectId::make(0, GcsClient::kTaskRecords + 10));
+  EXPECT_EQ(gcs.query(GcsQueryKind::tables).counters["tasks_seen"], GcsClient::kTaskRecords + 10);
 }
 
 }  // namespace
