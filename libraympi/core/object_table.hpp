@@ -32,6 +32,45 @@
 
 namespace raympi::detail {
 
+/// @brief The ranks that hold a copy of an object: the first two inline (one
+/// is by far the most common case, and a vector would allocate per object).
+class Locations {
+ public:
+  void assign_one(int rank) {
+    more_.clear();
+    inline_[0] = rank;
+    n_ = 1;
+  }
+  void add(int rank) {
+    if (contains(rank)) return;
+    if (n_ < kInline) inline_[n_++] = rank;
+    else more_.push_back(rank);
+  }
+  bool contains(int rank) const {
+    for (int i = 0; i < n_; ++i)
+      if (inline_[i] == rank) return true;
+    for (int r : more_)
+      if (r == rank) return true;
+    return false;
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for (int i = 0; i < n_; ++i) f(inline_[i]);
+    for (int r : more_) f(r);
+  }
+  std::vector<int> to_vector() const {
+    std::vector<int> v(inline_, inline_ + n_);
+    v.insert(v.end(), more_.begin(), more_.end());
+    return v;
+  }
+
+ private:
+  static constexpr int kInline = 2;
+  int inline_[kInline] = {-1, -1};
+  int n_ = 0;
+  std::vector<int> more_;
+};
+
 /// @brief What this process knows of one object.
 struct ObjectRecord : RefEntry {
   // Reference counting, guarded by ObjectTable's lock.
@@ -42,7 +81,7 @@ struct ObjectRecord : RefEntry {
 
   // Ownership (owned records only), guarded by OwnerTable's lock.
   enum class State : std::uint8_t { pending, ready, failed } state = State::pending;
-  std::vector<int> locations;               // ranks holding a copy
+  Locations locations;                      // ranks holding a copy
   std::uint64_t size = 0;
   ErrorKind error = ErrorKind::none;
   std::string message;

@@ -46,7 +46,7 @@ void OwnerTable::ready(ObjectRecord& r, int location, std::uint64_t size, std::v
     std::lock_guard lk(mu_);
     rel = take_waiters_locked(r);
     r.state = ObjectRecord::State::ready;
-    r.locations = {location};
+    r.locations.assign_one(location);
     r.size = size;
     r.contained = std::move(contained);
   }
@@ -63,7 +63,7 @@ void OwnerTable::failed(ObjectRecord& r, ErrorKind err, std::string message) {
     r.state = ObjectRecord::State::failed;
     r.error = err;
     r.message = std::move(message);
-    r.locations = {cx_.rank};
+    r.locations.assign_one(cx_.rank);
   }
   notify(r, rel);
 }
@@ -113,7 +113,7 @@ void OwnerTable::answer_locate(ObjectRecord* r, ObjectId id, int requester) {
       m.state = r->state == ObjectRecord::State::failed ? LocState::failed : LocState::ready;
       m.error = r->error;
       m.message = r->message;
-      m.locations.assign(r->locations.begin(), r->locations.end());
+      r->locations.for_each([&](int l) { m.locations.push_back(l); });
       inline_it = r->state == ObjectRecord::State::ready && r->size <= kInlineObjectBytes;
     }
     if (inline_it)
@@ -135,20 +135,21 @@ void OwnerTable::on_add_location(ObjectId id, int rank) {
   if (RefPtr p = cx_.objects->find(id)) {
     ObjectRecord& r = ObjectTable::record(p);
     std::lock_guard lk(mu_);
-    if (std::find(r.locations.begin(), r.locations.end(), rank) == r.locations.end()) r.locations.push_back(rank);
+    r.locations.add(rank);
     return;
   }
   cx_.send(rank, encode_msg(MsgType::free_objects, IdsMsg{{id}}));  // freed meanwhile
 }
 
 void OwnerTable::free(ObjectRecord& r) {
-  std::vector<int> locations, waiters;
+  Locations locations;
+  std::vector<int> waiters;
   std::vector<RefPtr> contained;
   int actor_node;
   bool was_ready;
   {
     std::lock_guard lk(mu_);
-    locations.swap(r.locations);
+    std::swap(locations, r.locations);
     waiters.swap(r.remote_waiters);
     contained.swap(r.contained);
     actor_node = r.actor_node;
@@ -157,8 +158,9 @@ void OwnerTable::free(ObjectRecord& r) {
   owned_.fetch_sub(1, std::memory_order_relaxed);
   cx_.store->erase(r.id);
   if (r.id.is_actor() && actor_node >= 0) cx_.router->release_actor_at(actor_node, r.id);  // its last handle is gone
-  for (int l : locations)
+  locations.for_each([&](int l) {
     if (l != cx_.rank) cx_.send(l, encode_msg(MsgType::free_objects, IdsMsg{{r.id}}));
+  });
   for (int q : waiters) answer_locate(nullptr, r.id, q);  // they learn it is gone
   if (was_ready) cx_.gcs->object_freed();
   // `contained` drops here: the tokens for refs inside this object go back.
@@ -180,7 +182,7 @@ RefPtr OwnerTable::put(Buffer bytes, std::shared_ptr<const void> value, const st
   {
     std::lock_guard lk(mu_);
     r.state = ObjectRecord::State::ready;
-    r.locations = {cx_.rank};
+    r.locations.assign_one(cx_.rank);
     r.size = size;
     r.contained = std::move(contained);
   }
@@ -195,7 +197,7 @@ Locality OwnerTable::locality_of(const std::vector<RefPtr>& held, const std::vec
     ObjectRecord& r = ObjectTable::record(p);
     if (!r.owned || r.state != ObjectRecord::State::ready) continue;
     if (std::find(deps.begin(), deps.end(), r.id) == deps.end()) continue;  // a handle, not an argument
-    for (int l : r.locations) out.emplace_back(l, r.size);
+    r.locations.for_each([&](int l) { out.emplace_back(l, r.size); });
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // bytes, or the error that replaced it, and a cache of the deserialised value
 // so that local readers share one copy (get_shared, const T& arguments).
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,30 +24,41 @@ struct StoredObject {
   ErrorKind error = ErrorKind::none;
   std::string error_message;
 
+  // The cached value is written once (by the producer, or by the first typed
+  // reader) and never changes after `type` is published, so readers check it
+  // without a lock; `mu` only orders the writers.
   std::mutex mu;
-  std::shared_ptr<const void> value;
-  const std::type_info* type = nullptr;
+  std::shared_ptr<const void> value;             // written before `type`
+  std::atomic<const std::type_info*> type{nullptr};
 
   /// The deserialised value, cached for every later reader on this node.
   template <class T>
   std::shared_ptr<const T> typed() {
+    if (auto v = cached<T>()) return v;
     std::lock_guard lk(mu);
-    if (type && *type == typeid(T)) return std::static_pointer_cast<const T>(value);
+    if (auto v = cached<T>()) return v;
     ContainerScope scope(id);
     auto v = std::make_shared<const T>(deserialize<T>(bytes.data, bytes.size));
-    value = v;
-    type = &typeid(T);
+    if (!type.load(std::memory_order_relaxed)) {  // the first type read is the one kept
+      value = v;
+      type.store(&typeid(T), std::memory_order_release);
+    }
     return v;
   }
   /// A fresh copy: from the cache when there is one, else straight from the bytes.
   template <class T>
   T copy() {
-    {
-      std::lock_guard lk(mu);
-      if (type && *type == typeid(T)) return *std::static_pointer_cast<const T>(value);
-    }
+    if (auto v = cached<T>()) return *v;
     ContainerScope scope(id);
     return deserialize<T>(bytes.data, bytes.size);
+  }
+
+ private:
+  template <class T>
+  std::shared_ptr<const T> cached() const {
+    const std::type_info* t = type.load(std::memory_order_acquire);
+    if (t && *t == typeid(T)) return std::static_pointer_cast<const T>(value);
+    return nullptr;
   }
 };
 using StoredPtr = std::shared_ptr<StoredObject>;

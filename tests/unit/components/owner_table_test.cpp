@@ -96,7 +96,7 @@ TEST_F(OwnerTableTest, WaitersRunWhenThePendingObjectResolves) {
   owners.when_resolved(ObjectTable::record(ref), [&] { ++ran; });
   EXPECT_EQ(ran.load(), 2) << "a resolved object runs the callback at once";
   EXPECT_EQ(ObjectTable::record(ref).state, ObjectRecord::State::ready);
-  EXPECT_EQ(ObjectTable::record(ref).locations, std::vector<int>{0});
+  EXPECT_EQ(ObjectTable::record(ref).locations.to_vector(), std::vector<int>{0});
 }
 
 TEST_F(OwnerTableTest, PendingObjectKeepsItselfUntilItResolves) {
