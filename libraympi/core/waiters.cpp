@@ -19,12 +19,10 @@ std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::
   auto w = std::make_shared<Waiter>();
   w->need = need;
   w->results.resize(ids.size());
+  // What is here already needs no fetch and no callback (one store lock for all).
+  w->arrived.store(cx_.store->get_in_memory(ids, w->results), std::memory_order_relaxed);
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (StoredPtr o = cx_.store->get(ids[i])) {  // here already: no fetch, no callback
-      w->results[i] = std::move(o);
-      w->arrived.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
+    if (w->results[i]) continue;
     cx_.fetcher->fetch(ids[i], [w, i](const StoredPtr& o) {
       std::size_t n;
       {

@@ -33,6 +33,20 @@ StoredPtr ObjectStore::get(ObjectId id) {
   return o;
 }
 
+std::size_t ObjectStore::get_in_memory(const std::vector<ObjectId>& ids, std::vector<StoredPtr>& out) {
+  std::size_t found = 0;
+  std::lock_guard lk(mu_);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (out[i]) continue;
+    auto it = objects_.find(ids[i]);
+    if (it == objects_.end()) continue;
+    it->second.last_use = ++clock_;
+    out[i] = it->second.object;
+    ++found;
+  }
+  return found;
+}
+
 StoredPtr ObjectStore::put(StoredPtr o) {
   std::unique_lock lk(mu_);
   if (!spilled_.empty())

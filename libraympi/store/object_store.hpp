@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/adaptive_mutex.hpp"
 #include "raympi/detail/object_store_view.hpp"
@@ -23,6 +24,9 @@ class ObjectStore {
   void configure(std::size_t budget, std::unique_ptr<SpillDir> spill);
   /// The object, restored from its spill file if it was spilled; null if unknown.
   StoredPtr get(ObjectId id);
+  /// The objects of `ids` held in memory, into the null slots of `out` (one
+  /// lock for all; spilled ones are left to get). Returns how many it found.
+  std::size_t get_in_memory(const std::vector<ObjectId>& ids, std::vector<StoredPtr>& out);
   /// Inserts unless present; returns the object now held under that id.
   StoredPtr put(StoredPtr o);
   /// Drops the object (from memory or its spill file).
