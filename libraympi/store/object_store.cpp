@@ -116,7 +116,8 @@ void ObjectStore::enforce_budget() {
     std::uint64_t size = victim->bytes.size;
     spilling_bytes_ -= size;
     auto it = objects_.find(id);
-    if (it == objects_.end() || it->second.object.use_count() > 2) {  // erased, or in use again
+    // Erased (maybe put again under the same id: another object), or in use again.
+    if (it == objects_.end() || it->second.object != victim || it->second.object.use_count() > 2) {
       spill_->remove(path);
       continue;
     }
