@@ -155,6 +155,7 @@ void Runtime::on_message(int src, Buffer msg) {
 Clock::time_point Runtime::on_tick(Clock::time_point now) {
   store_.enforce_budget();  // objects released since the last put may be spillable now
   trim_block_pool();        // freed buffers nobody reused for a few seconds go back to the system
+  tasks_.drop_finished();   // with no submission coming, tasks that ran release their refs here
   if (now - last_flush_ >= kEventFlush) {
     gcs_.flush();
     last_flush_ = now;

@@ -84,6 +84,10 @@ void TaskPipeline::execute(const TaskPtr& t) {
     }
   }
   finish(t, inv, err, std::move(message), started);
+  if (t->back_to_submitter) {
+    std::lock_guard lk(finished_mu_);
+    finished_.push_back(t);
+  }
 }
 
 void TaskPipeline::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std::string message, double started) {

@@ -15,10 +15,21 @@
 
 namespace raympi::detail {
 
+void TaskPipeline::drop_finished() {
+  std::vector<TaskPtr> done;
+  {
+    std::lock_guard lk(finished_mu_);
+    done.swap(finished_);
+  }
+}
+
 RefPtr TaskPipeline::submit(TaskSubmission&& s) {
   if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
   if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
+  const bool driver_thread = !current_task();
+  if (driver_thread) drop_finished();
   auto t = std::make_shared<Task>(std::move(s.spec));
+  t->back_to_submitter = driver_thread;
   t->id = cx_.owners->next_id(t->kind == TaskKind::actor_create);
   t->held = std::move(s.held);
   t->submitted_at = cx_.now_seconds();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "base/adaptive_mutex.hpp"
 #include "raympi/detail/runtime_api.hpp"
 #include "scheduler/task.hpp"
 #include "serialization/messages.hpp"
@@ -52,6 +53,9 @@ class TaskPipeline {
   /// The task with this result id still sits in this node's queue: run it on this thread.
   void run_if_queued(ObjectId id);
 
+  /// Drops the tasks that ran since the last call (see finished_).
+  void drop_finished();
+
   /// submit_task at a node: a task placed here.
   void on_submit(int src, const Buffer& msg);
   /// submit_task at the GS: choose a node and forward the message as is.
@@ -67,6 +71,13 @@ class TaskPipeline {
   std::string infeasible_message(const Task& t) const;
 
   Context& cx_;
+  // Tasks the driver thread submitted and a worker ran, destroyed by the
+  // driver's next submit (or the tick) instead of by the worker: their memory
+  // (task, argument bytes, demand) then goes back to the thread that
+  // allocated it, whose allocator cache reuses it at once; freed by workers it
+  // crossed threads and cost the driver malloc's slow path on every submit.
+  AdaptiveMutex finished_mu_;
+  std::vector<TaskPtr> finished_;
 };
 
 }  // namespace raympi::detail

@@ -26,6 +26,7 @@ struct Task : TaskSpec {
   std::uint64_t seq = 0;             // ready-queue order
   std::vector<int> gpu_ids;          // GPU ids given while it runs (an actor creation: for the actor's life)
   bool keeps_gpus = false;           // actor_create: the actor keeps gpu_ids after the creation task ends
+  bool back_to_submitter = false;    // submitted by the driver thread: destroyed there (TaskPipeline::drop_finished)
 };
 using TaskPtr = std::shared_ptr<Task>;
 
