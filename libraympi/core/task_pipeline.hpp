@@ -72,7 +72,7 @@ class TaskPipeline {
 
   Context& cx_;
   // Tasks the driver thread submitted and a worker ran, destroyed by the
-  // driver's next submit (or the tick) instead of by the worker: their memory
+  // driver's next submit, get or wait (or the tick) instead of by the worker: their memory
   // (task, argument bytes, demand) then goes back to the thread that
   // allocated it, whose allocator cache reuses it at once; freed by workers it
   // crossed threads and cost the driver malloc's slow path on every submit.

@@ -16,6 +16,7 @@ std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::
                                          std::chrono::nanoseconds timeout, bool& timed_out) {
   const Task* cur = current_task();
   if (cur && cur->kind == TaskKind::actor_call) cx_.router->refuse_self_wait(*cur, ids);
+  if (!cur) cx_.tasks->drop_finished();  // the driver's tasks that ran release their arguments now, not at the tick
   auto w = std::make_shared<Waiter>();
   w->need = need;
   w->results.resize(ids.size());
