@@ -44,8 +44,8 @@ void Fetcher::complete(ObjectId id, const StoredPtr& o) {
   for (auto& cb : cbs) cb(o);
 }
 
-void Fetcher::fail(ObjectId id, std::string message) {
-  complete(id, cx_.store->put(make_error_object(id, ErrorKind::object_lost, std::move(message))));
+void Fetcher::fail(ObjectId id, std::string message, ErrorKind kind) {
+  complete(id, cx_.store->put(make_error_object(id, kind, std::move(message))));
 }
 
 std::size_t Fetcher::count() {
@@ -70,8 +70,7 @@ void Fetcher::locate(ObjectId id) {
 
 void Fetcher::on_location(const LocationMsg& m, const Buffer& bytes) {
   if (m.state != LocState::ready) {
-    ErrorKind kind = m.state == LocState::lost ? ErrorKind::object_lost : m.error;
-    complete(m.id, cx_.store->put(make_error_object(m.id, kind, m.message)));
+    fail(m.id, m.message, m.state == LocState::lost ? ErrorKind::object_lost : m.error);
     return;
   }
   if (auto o = cx_.store->get(m.id)) {

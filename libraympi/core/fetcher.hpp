@@ -36,7 +36,8 @@ class Fetcher {
 
  private:
   void complete(ObjectId id, const StoredPtr& o);
-  void fail(ObjectId id, std::string message);
+  /// Ends the fetch with an error object (ObjectLostError unless told otherwise).
+  void fail(ObjectId id, std::string message, ErrorKind kind = ErrorKind::object_lost);
   void locate(ObjectId id);
   void store_copy(ObjectId id, const Buffer& bytes);
 

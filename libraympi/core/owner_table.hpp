@@ -57,14 +57,15 @@ class OwnerTable {
   std::size_t count() const { return owned_.load(std::memory_order_relaxed); }
 
  private:
-  /// Takes what resolving releases (waiters, kept refs, the self handle) from
-  /// a pending record; false when it was not pending.
+  /// What resolving a pending record releases (waiters, kept refs, the self
+  /// handle), handled after the lock.
   struct Released {
     std::vector<int> remote;
     std::vector<std::function<void()>> local;
     std::vector<RefPtr> kept;
     RefPtr self;
   };
+  /// Takes the Released part out of a record (owner lock held).
   static Released take_waiters_locked(ObjectRecord& r);
   void notify(ObjectRecord& r, Released& rel);
 

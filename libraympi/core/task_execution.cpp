@@ -94,8 +94,8 @@ void TaskPipeline::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std:
   const int owner = t->id.owner();
   // The task's handle on its result goes now: an actor's creation task lives
   // as long as the actor and must not keep the actor's handles alive.
-  RefPtr result = std::move(t->result);
-  if (owner == cx_.rank && !result) result = cx_.objects->find(t->id);
+  RefPtr result = owner == cx_.rank ? result_record(*t) : RefPtr();
+  t->result.reset();
   // The function id names the task; a custom name travels only when given.
   cx_.gcs->record_task(TaskEvent{t->id, t->fn ? t->fn->id : 0, t->name, cx_.rank, 0, t->submitted_at, started,
                                  cx_.now_seconds(), err, inv.result.size, t->deps,
