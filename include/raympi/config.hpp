@@ -35,6 +35,20 @@ struct Config {
   /// hwloc-bind each worker thread to one PU of the rank's cpuset (cores before
   /// hyperthreads; round-robin when slots outnumber PUs) and raympi's own threads to the PUs left.
   bool pin_workers = true;
+  /// PUs of this rank's share kept for raympi's own threads (progress, data
+  /// plane, spilling) and never given to workers, when the share has more PUs
+  /// than this; the default num_cpus shrinks by as much. -1: `RAYMPI_RESERVE_CPUS`, else 0.
+  int reserve_runtime_cpus = -1;
+  /// How worker and actor threads run next to raympi's own threads (Linux):
+  /// "idle" (SCHED_IDLE: a runtime thread that wakes takes the PU at once, so
+  /// messages are served while every PU computes), "nice:N" (nice value raised
+  /// by N; the kernel may let a task finish its time slice first), or "normal"
+  /// (the runtime's priority). Empty: `RAYMPI_WORKER_PRIORITY`, else "idle".
+  std::string worker_priority;
+  /// A get of one result whose task still waits in this node's queue runs the
+  /// task on the waiting thread (fastest; a worker would only pick it up
+  /// later). 0 sends every task through a worker. -1: `RAYMPI_INLINE_GET`, else 1.
+  int inline_get = -1;
   /// trace, debug, info, warn, error, off; empty: `RAYMPI_LOG_LEVEL`, else warn.
   std::string log_level;
   /// Period of node heartbeats to the GCS. `RAYMPI_HEARTBEAT_MS`.

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "raympi/errors.hpp"
-#include "topology/topology.hpp"
+#include "topology/pinning.hpp"
 
 namespace raympi::detail {
 
@@ -72,10 +72,19 @@ TransportSettings resolve_transport_settings() {
   return t;
 }
 
-Config resolve_config(Config cfg) {
+Config resolve_config(Config cfg, const Machine& share) {
+  // An integer field left at -1: from its variable, else `fallback`.
+  auto whole = [&](int& field, const char* name, int fallback) {
+    if (field < 0) field = env(name) ? int(parse_number(env(name), name)) : fallback;
+  };
+  whole(cfg.reserve_runtime_cpus, "RAYMPI_RESERVE_CPUS", 0);
+  whole(cfg.inline_get, "RAYMPI_INLINE_GET", 1);
+  if (cfg.worker_priority.empty()) cfg.worker_priority = env("RAYMPI_WORKER_PRIORITY") ? env("RAYMPI_WORKER_PRIORITY") : "idle";
+  WorkerPriority::parse(cfg.worker_priority);  // a clear error at init, on every rank
+  if (cfg.inline_get > 1) throw Error("raympi: RAYMPI_INLINE_GET / Config::inline_get must be 0 or 1");
   if (cfg.num_cpus < 0) {
     if (auto v = env("RAYMPI_NUM_CPUS")) cfg.num_cpus = parse_number(v, "RAYMPI_NUM_CPUS");
-    else cfg.num_cpus = cpuset_pu_count();
+    else cfg.num_cpus = double(worker_pu_count(share, cfg.reserve_runtime_cpus));
   }
   if (cfg.num_gpus < 0) {
     if (auto v = env("RAYMPI_NUM_GPUS")) cfg.num_gpus = parse_number(v, "RAYMPI_NUM_GPUS");
@@ -101,12 +110,9 @@ Config resolve_config(Config cfg) {
   if (cfg.heartbeat_period.count() < 0)
     cfg.heartbeat_period = std::chrono::milliseconds(
         env("RAYMPI_HEARTBEAT_MS") ? long(parse_number(env("RAYMPI_HEARTBEAT_MS"), "RAYMPI_HEARTBEAT_MS")) : 1000);
-  auto micros = [&](int& field, const char* name, int fallback) {
-    if (field < 0) field = env(name) ? int(parse_number(env(name), name)) : fallback;
-  };
-  micros(cfg.spin_us, "RAYMPI_SPIN_US", 50);
-  micros(cfg.progress_spin_us, "RAYMPI_PROGRESS_SPIN_US", 100);
-  micros(cfg.max_backoff_us, "RAYMPI_MAX_BACKOFF_US", 2000);
+  whole(cfg.spin_us, "RAYMPI_SPIN_US", 50);
+  whole(cfg.progress_spin_us, "RAYMPI_PROGRESS_SPIN_US", 100);
+  whole(cfg.max_backoff_us, "RAYMPI_MAX_BACKOFF_US", 2000);
   return cfg;
 }
 

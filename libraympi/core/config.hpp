@@ -3,6 +3,7 @@
 // then from the machine.
 
 #include "raympi/config.hpp"
+#include "topology/topology.hpp"
 
 #include <map>
 #include <string>
@@ -19,8 +20,9 @@ struct TransportSettings {
 /// Reads the RAYMPI_* switches of TransportSettings.
 TransportSettings resolve_transport_settings();
 
-/// Fills unset fields from the environment and defaults (num_cpus from hwloc).
-Config resolve_config(Config cfg);
+/// Fills unset fields from the environment and defaults: num_cpus from the
+/// PUs of `share` (this rank's part of its host) less the reserved ones.
+Config resolve_config(Config cfg, const Machine& share = local_machine());
 /// Parses "4G", "512M", "1000" into bytes; throws raympi::Error naming `what`.
 std::size_t parse_size(const std::string& text, const char* what);
 /// Parses "Custom1=4,disk=1.5" (the RAYMPI_RESOURCES form); throws raympi::Error.

@@ -13,11 +13,11 @@
 
 #include "base/log.hpp"
 #include "core/config.hpp"
-#include "base/log.hpp"
 #include "core/registry.hpp"
 #include "core/runtime.hpp"
 #include "raympi/api.hpp"
-#include "topology/topology.hpp"
+#include "topology/host_share.hpp"
+#include "topology/pinning.hpp"
 
 namespace raympi {
 
@@ -81,7 +81,38 @@ void check_registries(MPI_Comm comm) {
   }
 }
 
-std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Config& cfg) {
+/// @brief This rank's part of its host (topology/host_share.hpp).
+struct RankShare {
+  Machine machine;      // narrowed to the PUs granted
+  std::string warning;  // for the host's first node rank to log: ranks that must share PUs
+};
+
+// Node ranks on one host (MPI's shared-memory split) whose cpusets overlap
+// split them, so that their workers do not all pile onto the first PUs.
+// Collective over `comm`.
+RankShare share_of_host(MPI_Comm comm, const Roles& roles, int rank) {
+  const Machine& whole = local_machine();
+  MPI_Comm host = MPI_COMM_NULL;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &host);
+  auto all = allgather_strings(host, roles.is_node(rank) ? std::to_string(rank) + " " + whole.cpuset : std::string());
+  MPI_Comm_free(&host);
+  if (!roles.is_node(rank)) return {whole, {}};
+  std::vector<int> ranks;
+  std::vector<std::string> cpusets;
+  std::size_t me = 0;
+  for (auto& entry : all) {
+    if (entry.empty()) continue;
+    std::size_t space = entry.find(' ');
+    int r = std::stoi(entry.substr(0, space));
+    if (r == rank) me = ranks.size();
+    ranks.push_back(r);
+    cpusets.push_back(entry.substr(space + 1));
+  }
+  auto shares = share_host(whole, ranks, cpusets);
+  return {narrowed_machine(whole, shares[me].pus), me == 0 ? sharing_warning(ranks, shares, whole.host) : std::string()};
+}
+
+std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Config& cfg, const Machine& m) {
   int rank = comm_rank(comm);
   std::string mine;
   if (roles.is_node(rank)) {
@@ -92,7 +123,6 @@ std::vector<NodeDesc> exchange_nodes(MPI_Comm comm, const Roles& roles, const Co
     d.total.gpu = cfg.num_gpus;
     d.total.custom = cfg.resources;
     d.total.custom["node:" + std::to_string(rank)] = 1;  // pins work to a node, like Ray's node:<ip>
-    const Machine& m = local_machine();
     d.cpuset = m.cpuset;
     d.pus = std::int32_t(m.pus.size());
     d.cores = m.cores;
@@ -161,13 +191,15 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   MPI_Comm_dup(user_comm, &s->comm);
   int rank = comm_rank(s->comm), size = comm_size(s->comm);
   Roles roles = Roles::for_size(size);
-  cfg = resolve_config(std::move(cfg));
+  RankShare share = share_of_host(s->comm, roles, rank);
+  cfg = resolve_config(std::move(cfg), share.machine);
   setup_logging(cfg.log_level, rank);
+  if (!share.warning.empty()) RAYMPI_LOG_WARN("{}", share.warning);
   check_registries(s->comm);
   Runtime::Options opts;
   opts.roles = roles;
   opts.rank = rank;
-  opts.nodes = exchange_nodes(s->comm, roles, cfg);
+  opts.nodes = exchange_nodes(s->comm, roles, cfg, share.machine);
   // One spill folder per job and user, named by rank 0 (its host, pid and start time).
   opts.job_tag = allgather_strings(s->comm, rank == 0 ? job_tag() : std::string())[0];
   opts.function_keys = registry_keys();
@@ -175,8 +207,9 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   Transport::Tuning tuning{std::chrono::microseconds(cfg.progress_spin_us),
                            std::chrono::microseconds(cfg.max_backoff_us), switches.direct_send};
   if (roles.is_node(rank))
-    opts.pinning = std::make_shared<Pinning>(local_machine(), LocalScheduler::base_workers_for(cfg.num_cpus),
-                                             cfg.pin_workers);
+    opts.pinning = std::make_shared<Pinning>(share.machine, LocalScheduler::base_workers_for(cfg.num_cpus),
+                                             cfg.pin_workers, cfg.reserve_runtime_cpus,
+                                             WorkerPriority::parse(cfg.worker_priority));
   // The runtime's own threads (progress, data plane, the workers before they
   // bind themselves) start on the PUs no worker uses; this thread gets its binding back.
   std::optional<ScopedRuntimeBinding> runtime_binding(std::in_place, opts.pinning.get());

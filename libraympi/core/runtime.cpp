@@ -60,9 +60,9 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
     ResourceSet total;
     for (auto& n : cx_.nodes)
       if (n.rank == cx_.rank) total = n.total;
-    // Every worker thread (and actor thread, slot -1) starts bound to its PU.
+    // Every worker thread (and actor thread, slot -1) starts bound to its PU, at the workers' priority.
     auto on_start = [p = pinning_](int slot) {
-      if (p) p->bind_worker(slot);
+      if (p) p->place_worker(slot);
     };
     scheduler_ = std::make_unique<LocalScheduler>(total, cx_.cfg.spin_us,
                                                   [this](const TaskPtr& t) { tasks_.execute(t); }, on_start);

@@ -69,8 +69,9 @@ std::vector<StoredPtr> Waiters::get(const std::vector<ObjectId>& ids, std::chron
   // Waiting for one result whose task still sits in this node's queue: run it
   // on this thread (it holds its resources as on a worker). The caller would
   // only wait for a worker to pick it up; nothing else is delayed. Not with a
-  // timeout: a task cannot be interrupted.
-  if (ids.size() == 1 && timeout.count() < 0 && cx_.scheduler && ids[0].owner() == cx_.rank)
+  // timeout: a task cannot be interrupted. Config::inline_get = 0 turns this
+  // off, to measure the path through a worker (what Ray's figures measure).
+  if (cx_.cfg.inline_get && ids.size() == 1 && timeout.count() < 0 && cx_.scheduler && ids[0].owner() == cx_.rank)
     cx_.tasks->run_if_queued(ids[0]);
   bool timed_out = false;
   auto out = block_on(ids, ids.size(), timeout, timed_out);

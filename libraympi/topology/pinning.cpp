@@ -1,12 +1,20 @@
 // Binding worker, actor and runtime threads with hwloc.
 #include "topology/pinning.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <pthread.h>
+#include <sched.h>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base/log.hpp"
+#include "raympi/errors.hpp"
 #include "topology/hwloc_handle.hpp"
 
 namespace raympi::detail {
@@ -51,17 +59,60 @@ void bind_thread(const std::string& mask) {
 
 }  // namespace
 
-Pinning::Pinning(const Machine& m, int worker_slots, bool enabled) : enabled_(enabled && !m.pus.empty()) {
+int worker_pu_count(const Machine& m, int reserve) {
+  int pus = int(m.pus.size());
+  return std::max(1, pus > reserve ? pus - reserve : pus);
+}
+
+WorkerPriority WorkerPriority::parse(const std::string& text) {
+  if (text == "idle") return {Policy::idle, 0};
+  if (text == "normal") return {Policy::normal, 0};
+  if (text.rfind("nice:", 0) == 0) {
+    try {
+      std::size_t used = 0;
+      int n = std::stoi(text.substr(5), &used);
+      if (used == text.size() - 5 && n >= 1 && n <= 19) return {Policy::nice, n};
+    } catch (const std::exception&) {
+    }
+  }
+  throw Error("raympi: worker priority '" + text +
+              "' (RAYMPI_WORKER_PRIORITY / Config::worker_priority) is not one of idle, normal, nice:N with N in 1..19");
+}
+
+bool WorkerPriority::apply_to_this_thread() const {
+  const id_t tid = id_t(syscall(SYS_gettid));
+  switch (policy) {
+    case Policy::normal: return true;
+    case Policy::nice: {
+      errno = 0;
+      int now = getpriority(PRIO_PROCESS, tid);
+      return errno != 0 || setpriority(PRIO_PROCESS, tid, std::min(19, now + nice)) == 0;
+    }
+    case Policy::idle: {
+      sched_param none{};
+      int err = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+      errno = err;
+      return err == 0;
+    }
+  }
+  return true;
+}
+
+Pinning::Pinning(const Machine& m, int worker_slots, bool enabled, int reserve, WorkerPriority priority)
+    : enabled_(enabled && !m.pus.empty()), priority_(priority) {
   if (!enabled_) return;
+  if (reserve > 0 && m.pus.size() <= std::size_t(reserve))
+    RAYMPI_LOG_WARN("cannot reserve {} PU(s) for the runtime: this rank has {} PU(s) ({}); nothing reserved",
+                    reserve, m.pus.size(), m.cpuset);
+  const std::size_t workers_pus = std::size_t(worker_pu_count(m, reserve));
   std::size_t slots = std::size_t(std::max(1, worker_slots));
-  std::size_t used = std::min(slots, m.pus.size());
+  std::size_t used = std::min(slots, workers_pus);
   worker_pus_.assign(m.pus.begin(), m.pus.begin() + long(used));
   all_workers_mask_ = list_of(worker_pus_);
-  wraps_ = slots > m.pus.size();
-  if (m.pus.size() > slots) runtime_mask_ = list_of(std::vector<unsigned>(m.pus.begin() + long(slots), m.pus.end()));
+  wraps_ = slots > workers_pus;
+  if (m.pus.size() > used) runtime_mask_ = list_of(std::vector<unsigned>(m.pus.begin() + long(used), m.pus.end()));
   if (wraps_)
-    RAYMPI_LOG_DEBUG("{} worker slots on {} PU(s) ({}): workers share PUs round-robin; runtime threads stay unbound",
-                     slots, m.pus.size(), m.cpuset);
+    RAYMPI_LOG_DEBUG("{} worker slots on {} PU(s) ({}): workers share PUs round-robin", slots, workers_pus, m.cpuset);
 }
 
 std::string Pinning::worker_mask(int slot) const {
@@ -70,8 +121,15 @@ std::string Pinning::worker_mask(int slot) const {
   return std::to_string(worker_pus_[std::size_t(slot) % worker_pus_.size()]);
 }
 
-void Pinning::bind_worker(int slot) const {
+void Pinning::place_worker(int slot) const {
   if (enabled_) bind_thread(worker_mask(slot));
+
+  if (!priority_.apply_to_this_thread()) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true))
+      RAYMPI_LOG_WARN("cannot lower the priority of worker threads ({}); they run at the runtime's priority",
+                      std::strerror(errno));
+  }
 }
 
 ScopedRuntimeBinding::ScopedRuntimeBinding(const Pinning* p) {

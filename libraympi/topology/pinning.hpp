@@ -1,8 +1,11 @@
 #pragma once
-// Where a node's threads run: worker slot i on one PU of the rank's cpuset
-// (cores first, then hyperthreads, wrapping round when there are more slots
-// than PUs), actor threads on the worker PUs, and the runtime's own threads
-// (progress, data plane) on the PUs no worker uses, when there are some.
+// Where and how a node's threads run: worker slot i on one PU of the rank's
+// share of its host (cores first, then hyperthreads, wrapping round when there
+// are more slots than PUs), actor threads on the worker PUs, the runtime's own
+// threads (progress, data plane) on the PUs no worker uses (the reserved ones
+// and those left over), when there are some. Worker and actor threads run at a
+// lower priority than the runtime's threads (SCHED_IDLE by default), so that a
+// message is served at once even when every PU runs a task.
 
 #include <memory>
 #include <string>
@@ -12,11 +15,29 @@
 
 namespace raympi::detail {
 
+/// @brief How worker and actor threads run next to the runtime's threads.
+/// "idle": SCHED_IDLE, preempted at once by any runtime thread that wakes
+/// (whatever the kernel's scheduler: CFS or EEVDF). "nice:N": SCHED_OTHER with
+/// the nice value raised by N (EEVDF lets a running task finish its slice, so a
+/// woken runtime thread may wait for the next tick). "normal": unchanged.
+struct WorkerPriority {
+  enum class Policy { normal, nice, idle };
+  Policy policy = Policy::idle;
+  int nice = 0;
+  /// Parses "idle", "normal", "nice:N" (N in 1..19); throws raympi::Error naming the fix.
+  static WorkerPriority parse(const std::string& text);
+  /// Applies it to the calling thread; false (errno set) if the kernel refused.
+  bool apply_to_this_thread() const;
+};
+
 /// @brief The binding plan of one node rank, and the calls that apply it.
 class Pinning {
  public:
-  /// `worker_slots`: the node's CPU slots (its base worker threads).
-  Pinning(const Machine& m, int worker_slots, bool enabled);
+  /// `worker_slots`: the node's CPU slots (its base worker threads);
+  /// `reserve`: PUs kept off workers for the runtime (when there are more
+  /// than that); `priority`: how worker and actor threads run.
+  Pinning(const Machine& m, int worker_slots, bool enabled, int reserve = 0,
+          WorkerPriority priority = {WorkerPriority::Policy::normal, 0});
 
   bool enabled() const { return enabled_; }
   /// The PUs (hwloc list syntax) of worker `slot`; slot < 0: every worker PU
@@ -28,17 +49,25 @@ class Pinning {
   /// More slots than PUs: workers share PUs.
   bool wraps() const { return wraps_; }
 
-  /// Binds the calling thread as worker `slot` (slot < 0: an actor's thread).
-  /// A failed binding is a warning; the intended mask is recorded either way.
-  void bind_worker(int slot) const;
+  const WorkerPriority& worker_priority() const { return priority_; }
+
+  /// Places the calling thread as worker `slot` (slot < 0: an actor's
+  /// thread): binds it (when enabled) and lowers its priority. A failure is a
+  /// warning, logged once; the intended mask is recorded either way.
+  void place_worker(int slot) const;
 
  private:
   friend class ScopedRuntimeBinding;
   bool enabled_;
   bool wraps_ = false;
+  WorkerPriority priority_;
   std::vector<unsigned> worker_pus_;  // slot i -> worker_pus_[i % size]
   std::string all_workers_mask_, runtime_mask_;
 };
+
+/// PUs of `m` that workers may use: all but `reserve` of them (all when there
+/// are no more than `reserve`); at least 1. The default num_cpus.
+int worker_pu_count(const Machine& m, int reserve);
 
 /// @brief Binds the calling thread to the runtime's PUs while the runtime
 /// starts its threads (they inherit it), then restores the thread's binding.

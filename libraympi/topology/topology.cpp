@@ -84,9 +84,9 @@ std::vector<GpuDevice> find_gpus(hwloc_topology_t topo) {
   return gpus;
 }
 
-// First PU of every core, then the second of every core, ...: workers fill
-// cores before they share one with a hyperthread sibling.
-std::vector<unsigned> pus_cores_first(hwloc_topology_t topo, hwloc_const_bitmap_t set, int& cores) {
+// Every core's PUs within `set`, in topology order (a socket's cores are
+// contiguous); PUs no core level covers come last, one "core" each.
+std::vector<std::vector<unsigned>> cores_within(hwloc_topology_t topo, hwloc_const_bitmap_t set) {
   std::vector<std::vector<unsigned>> per_core;
   hwloc_bitmap_t left = hwloc_bitmap_dup(set);
   int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
@@ -102,18 +102,10 @@ std::vector<unsigned> pus_cores_first(hwloc_topology_t topo, hwloc_const_bitmap_
     if (!pus.empty()) per_core.push_back(std::move(pus));
   }
   int pu;
-  hwloc_bitmap_foreach_begin(pu, left) { per_core.push_back({unsigned(pu)}); }  // PUs no core level covers
+  hwloc_bitmap_foreach_begin(pu, left) { per_core.push_back({unsigned(pu)}); }
   hwloc_bitmap_foreach_end();
   hwloc_bitmap_free(left);
-  cores = int(per_core.size());
-  std::vector<unsigned> order;
-  for (std::size_t level = 0;; ++level) {
-    std::size_t before = order.size();
-    for (auto& c : per_core)
-      if (level < c.size()) order.push_back(c[level]);
-    if (order.size() == before) break;
-  }
-  return order;
+  return per_core;
 }
 
 bool file_exists(const char* path) {
@@ -158,7 +150,10 @@ Machine describe_machine(const HwlocHandle& h) {
   hwloc_bitmap_list_asprintf(&text, set);
   m.cpuset = text ? text : "";
   std::free(text);
-  m.pus = pus_cores_first(topo, set, m.cores);
+  auto per_core = cores_within(topo, set);
+  m.pus = cores_first(per_core);
+  m.cores = int(per_core.size());
+  m.core_pus = cores_within(topo, hwloc_topology_get_allowed_cpuset(topo));
   hwloc_bitmap_free(set);
   m.gpus = find_gpus(topo);
   return m;
@@ -187,6 +182,19 @@ std::string topology_summary() {
   if (hwloc_obj_t root = hwloc_get_root_obj(topo); root && root->total_memory)
     s += ", " + std::to_string(root->total_memory >> 20) + " MiB memory";
   return s;
+}
+
+// First PU of every core, then the second of every core, ...: workers fill
+// cores before they share one with a hyperthread sibling.
+std::vector<unsigned> cores_first(const std::vector<std::vector<unsigned>>& core_pus) {
+  std::vector<unsigned> order;
+  for (std::size_t level = 0;; ++level) {
+    std::size_t before = order.size();
+    for (auto& c : core_pus)
+      if (level < c.size()) order.push_back(c[level]);
+    if (order.size() == before) break;
+  }
+  return order;
 }
 
 int cpuset_pu_count() { return std::max<int>(1, int(local_machine().pus.size())); }

@@ -28,6 +28,7 @@ struct Machine {
   std::string cpuset;              // the rank's cpuset in hwloc's list syntax ("0-31")
   std::vector<unsigned> pus;       // OS indexes of its PUs: first PU of every core, then second, ...
   int cores = 0;                   // cores with at least one PU in the cpuset
+  std::vector<std::vector<unsigned>> core_pus;  // every core of the machine (not only the cpuset): its PUs, topology order
   std::vector<GpuDevice> gpus;     // every GPU found, in PCI order
   bool this_system = true;         // false: a topology from a file or synthetic description (no binding)
 };
@@ -59,6 +60,10 @@ const std::vector<GpuDevice>& local_visible_gpus();
 /// The whole machine of local_machine() in one line: "2 packages, 16 cores,
 /// 32 PUs, 2 NUMA nodes, 257536 MiB memory" (raympi info, logs).
 std::string topology_summary();
+
+/// The PUs of `core_pus` (one list per core) in binding order: the first PU of
+/// every core, then the second, ...
+std::vector<unsigned> cores_first(const std::vector<std::vector<unsigned>>& core_pus);
 
 /// Number of PUs in this process's cpuset (local_machine().pus.size(), at least 1).
 int cpuset_pu_count();

@@ -3,11 +3,13 @@
 // hwloc. Resources, worker binding and GPU ids end to end through the public
 // API. The run's environment narrows the GPUs (CUDA_VISIBLE_DEVICES, Slurm);
 // RAYMPI_TEST_EXPECT_GPUS lists the PCI bus ids the run must end up with.
+// Node ranks sharing the host split the machine (whole cores, contiguous).
 // A file's machine is not this system: hwloc's binding calls do nothing
 // there, so these tests compare the masks the runtime intended (it records
 // them per thread).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -33,9 +35,25 @@ std::vector<std::string> expected_bus_ids() {
   return out;
 }
 
-// The synthetic machine's PUs in the order workers take them: the first PU
-// of every core (2c), then the second (2c+1).
-std::string pu_at(int position) { return std::to_string(position < 16 ? 2 * position : 2 * (position - 16) + 1); }
+// Every node rank sees the whole file's machine, so the node ranks split it:
+// node k of m gets cores [16k/m, 16(k+1)/m) (core c holds PUs 2c and 2c+1).
+struct Share {
+  int first_core = 0, cores = 16;
+  int pus() const { return 2 * cores; }
+  std::string cpuset() const { return std::to_string(2 * first_core) + "-" + std::to_string(2 * (first_core + cores) - 1); }
+  // The share's PUs in the order workers take them: the first PU of every
+  // core (2c), then the second (2c+1).
+  std::string pu_at(int position) const {
+    return std::to_string(position < cores ? 2 * (first_core + position) : 2 * (first_core + position - cores) + 1);
+  }
+};
+
+Share share_of(int rank) {
+  const auto nodes = raympi_test::node_ranks();
+  const int m = int(nodes.size());
+  const int k = int(std::find(nodes.begin(), nodes.end(), rank) - nodes.begin());
+  return {16 * k / m, 16 * (k + 1) / m - 16 * k / m};
+}
 
 // Tasks that meet: each blocks until `n` of them run at once (so they ran on
 // n different workers, or held n GPU shares together), then reports.
@@ -77,11 +95,12 @@ TEST(GpuTopology, NodesReportTheSyntheticMachine) {
   const auto expect = expected_bus_ids();
   for (const raympi::NodeInfo& n : raympi::nodes()) {
     SCOPED_TRACE("rank " + std::to_string(n.rank));
-    EXPECT_EQ(n.resources.at("CPU"), 32);  // the file's machine has no binding: all its PUs
+    const Share share = share_of(n.rank);
+    EXPECT_EQ(n.resources.at("CPU"), share.pus());  // the default: every PU of the rank's share
     EXPECT_EQ(n.resources.at("GPU"), double(expect.size()));
-    EXPECT_EQ(n.cpuset, "0-31");
-    EXPECT_EQ(n.num_pus, 32);
-    EXPECT_EQ(n.num_cores, 16);
+    EXPECT_EQ(n.cpuset, share.cpuset());
+    EXPECT_EQ(n.num_pus, share.pus());
+    EXPECT_EQ(n.num_cores, share.cores);
     EXPECT_TRUE(n.workers_pinned);
     ASSERT_EQ(n.gpus.size(), expect.size());
     for (std::size_t i = 0; i < expect.size(); ++i) {
@@ -93,9 +112,10 @@ TEST(GpuTopology, NodesReportTheSyntheticMachine) {
 }
 
 TEST(GpuTopology, WorkersAreBoundOnePerPu) {
-  const int n = 32;
+  const Share share = share_of(raympi_test::driver_rank());
+  const int n = share.pus();
   std::set<std::string> every_pu;
-  for (int i = 0; i < n; ++i) every_pu.insert(pu_at(i));
+  for (int i = 0; i < n; ++i) every_pu.insert(share.pu_at(i));
   // Workers still starting when work arrives make the pool add extra workers,
   // which float over all worker PUs ("0-31"); a first round lets the base
   // workers settle (extra ones retire after 2 s idle).
@@ -107,7 +127,7 @@ TEST(GpuTopology, WorkersAreBoundOnePerPu) {
     std::multiset<std::string> masks;
     for (auto& m : raympi::get(refs)) masks.insert(m);
     for (auto& m : masks) {  // each ran on one PU of its own, or floated
-      EXPECT_TRUE(m == "0-31" || (every_pu.count(m) == 1 && masks.count(m) == 1)) << "mask " << m;
+      EXPECT_TRUE(m == share.cpuset() || (every_pu.count(m) == 1 && masks.count(m) == 1)) << "mask " << m;
     }
     if (round == 1) EXPECT_EQ(std::set<std::string>(masks.begin(), masks.end()), every_pu);
     if (round == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
@@ -154,7 +174,7 @@ TEST(GpuTopology, AnActorHoldsItsGpu) {
   auto held = raympi::get(actor.task(&GpuActor::ids).remote());
   ASSERT_EQ(held.size(), 1u);
   EXPECT_EQ(raympi::get(actor.task(&GpuActor::ids).remote()), held);  // the same GPU for the actor's life
-  EXPECT_EQ(raympi::get(actor.task(&GpuActor::binding).remote()), "0-31");  // any worker PU
+  EXPECT_EQ(raympi::get(actor.task(&GpuActor::binding).remote()), share_of(raympi_test::driver_rank()).cpuset());  // any worker PU
   // The others run together on the remaining GPUs, never on the actor's.
   g_arrived = 0;
   std::vector<raympi::ObjectRef<std::vector<int>>> refs;

@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <raympi/errors.hpp>
 
 #include "scheduler/gpu_pool.hpp"
+#include "topology/host_share.hpp"
 #include "topology/pinning.hpp"
 #include "topology/topology.hpp"
 
@@ -155,6 +157,84 @@ TEST(Pinning, OffMeansNoMasks) {
   EXPECT_FALSE(p.enabled());
   EXPECT_EQ(p.worker_mask(0), "");
   EXPECT_EQ(p.runtime_mask(), "");
+}
+
+// Node ranks sharing the synthetic host (core c holds PUs 2c and 2c+1; cores
+// 0-7 on package 0, 8-15 on package 1).
+std::vector<std::string> shares(const std::vector<std::string>& cpusets) {
+  std::vector<int> ranks;
+  for (std::size_t i = 0; i < cpusets.size(); ++i) ranks.push_back(int(2 + i));
+  std::vector<std::string> out;
+  for (auto& s : raympi::detail::share_host(synthetic(), ranks, cpusets))
+    out.push_back(raympi::detail::narrowed_machine(synthetic(), s.pus).cpuset);
+  return out;
+}
+
+TEST(HostShare, TwoUnboundRanksTakeOnePackageEach) {
+  EXPECT_EQ(shares({"0-31", "0-31"}), (std::vector<std::string>{"0-15", "16-31"}));
+}
+
+TEST(HostShare, ThreeUnboundRanksTakeContiguousWholeCores) {
+  EXPECT_EQ(shares({"0-31", "0-31", "0-31"}), (std::vector<std::string>{"0-9", "10-19", "20-31"}));
+}
+
+TEST(HostShare, AShareIsOrderedCoresFirstForItsWorkers) {
+  auto s = raympi::detail::share_host(synthetic(), {2, 3}, {"0-31", "0-31"});
+  auto m = raympi::detail::narrowed_machine(synthetic(), s[1].pus);
+  EXPECT_EQ(m.cores, 8);
+  ASSERT_EQ(m.pus.size(), 16u);
+  EXPECT_EQ(m.pus[0], 16u);
+  EXPECT_EQ(m.pus[1], 18u);
+  EXPECT_EQ(m.pus[8], 17u);  // then the hyperthreads
+  Pinning p(m, 4, true);
+  EXPECT_EQ(p.worker_mask(0), "16");
+  EXPECT_EQ(p.runtime_mask(), "17,19,21,23-31");
+  EXPECT_TRUE(s[0].shared_with.empty());
+}
+
+TEST(HostShare, MoreRanksThanCoresSplitHyperthreads) {
+  auto got = shares(std::vector<std::string>(20, "0-31"));
+  std::set<std::string> distinct(got.begin(), got.end());
+  EXPECT_EQ(distinct.size(), 20u);  // no PU given twice
+  EXPECT_EQ(got[0], "0");           // a core's two PUs stay with one rank or go to neighbours
+  EXPECT_EQ(got[1], "1-2");
+}
+
+TEST(HostShare, MoreRanksThanPusShareAndTheWarningNamesThem) {
+  std::vector<int> ranks;
+  for (int r = 2; r < 36; ++r) ranks.push_back(r);
+  auto s = raympi::detail::share_host(synthetic(), ranks, std::vector<std::string>(34, "0-31"));
+  EXPECT_EQ(s[0].pus, std::vector<unsigned>{0});
+  EXPECT_EQ(s[32].pus, std::vector<unsigned>{0});  // the 33rd rank wraps round
+  EXPECT_EQ(s[0].shared_with, std::vector<int>{34});
+  std::string w = raympi::detail::sharing_warning(ranks, s, "hostA");
+  EXPECT_NE(w.find("ranks 2 and 34 on PU 0"), std::string::npos) << w;
+  EXPECT_NE(w.find("ranks 3 and 35 on PU 1"), std::string::npos) << w;
+  EXPECT_NE(w.find("hostA"), std::string::npos) << w;
+}
+
+TEST(HostShare, BoundRanksKeepTheirOwnCpusets) {
+  EXPECT_EQ(shares({"0-7", "8-15", "16-31"}), (std::vector<std::string>{"0-7", "8-15", "16-31"}));
+  auto s = raympi::detail::share_host(synthetic(), {2, 3}, {"0-7", "8-15"});
+  EXPECT_TRUE(raympi::detail::sharing_warning({2, 3}, s, "h").empty());
+}
+
+TEST(HostShare, OnlyOverlappingRanksSplit) {
+  // Ranks 2 and 3 overlap; rank 4 is bound elsewhere and keeps its PUs.
+  EXPECT_EQ(shares({"0-7", "0-7", "16-23"}), (std::vector<std::string>{"0-3", "4-7", "16-23"}));
+}
+
+TEST(Pinning, ReservedPusGoToTheRuntime) {
+  auto m = raympi::detail::narrowed_machine(synthetic(), {0, 1, 2, 3});  // 2 cores, 4 PUs
+  EXPECT_EQ(raympi::detail::worker_pu_count(m, 1), 3);
+  Pinning p(m, 3, true, 1);
+  EXPECT_EQ(p.worker_mask(-1), "0-2");
+  EXPECT_EQ(p.runtime_mask(), "3");  // the last hyperthread
+  Pinning all(m, 8, true, 1);  // more slots than the unreserved PUs: they wrap, the reserve stays
+  EXPECT_TRUE(all.wraps());
+  EXPECT_EQ(all.worker_mask(3), "0");
+  EXPECT_EQ(all.runtime_mask(), "3");
+  EXPECT_EQ(raympi::detail::worker_pu_count(m, 4), 4);  // too few PUs: nothing reserved
 }
 
 TEST(GpuPool, WholeGpusAreDistinctUntilGivenBack) {
