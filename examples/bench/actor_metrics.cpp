@@ -86,8 +86,11 @@ void Bench::actor_calls_sync(const Location& loc) {
           ++i;
         },
         1, opt.warmup, opt.duration);
+    const bool cross_node = loc.rank != driver_rank;
+    const double us = 1e6 / m.rate;
     report(tally, name, m, "calls/s",
-           fmt("%.2f us per call; Ray: ~500 us, ~2,000 calls/s", 1e6 / m.rate), {Target::kMaxMicros, 10.0});
+           fmt("%.2f us per call", us) + (cross_node ? versus_mpi(us) : "") + "; Ray: ~500 us, ~2,000 calls/s",
+           cross_node && mpi_round_trip_us > 0 ? cross_node_target() : Target{Target::kMaxMicros, 10.0});
   });
 }
 

@@ -336,3 +336,48 @@ void Bench::run(const std::string& name, const std::string& skip_reason,
 }
 
 }  // namespace bench
+
+namespace bench {
+
+void sleepy_barrier(MPI_Comm comm) {
+  MPI_Request req;
+  MPI_Ibarrier(comm, &req);
+  for (int done = 0;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+double mpi_round_trip_us(int a, int b, int rounds) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  double median = 0;
+  if (rank == a || rank == b) {
+    const int peer = rank == a ? b : a;
+    std::int64_t word = 0;
+    std::vector<double> trips;
+    for (int i = -rounds / 10; i < rounds; ++i) {  // the first tenth warms up
+      auto t0 = Clock::now();
+      if (rank == a) {
+        MPI_Send(&word, 8, MPI_BYTE, peer, 7, MPI_COMM_WORLD);
+        MPI_Recv(&word, 8, MPI_BYTE, peer, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      } else {
+        MPI_Recv(&word, 8, MPI_BYTE, peer, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(&word, 8, MPI_BYTE, peer, 7, MPI_COMM_WORLD);
+      }
+      if (i >= 0) trips.push_back(1e6 * seconds_since(t0));
+    }
+    std::nth_element(trips.begin(), trips.begin() + long(trips.size() / 2), trips.end());
+    median = trips[trips.size() / 2];
+  }
+  sleepy_barrier(MPI_COMM_WORLD);
+  return median;
+}
+
+std::string Bench::versus_mpi(double us) const {
+  if (mpi_round_trip_us <= 0) return "";
+  return fmt(" = %.1f x ", us / mpi_round_trip_us) + fmt("MPI's 8-byte round trip (%.2f us)", mpi_round_trip_us);
+}
+
+}  // namespace bench

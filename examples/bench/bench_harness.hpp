@@ -126,6 +126,15 @@ void print_line(const std::string& name, const std::string& figure, const std::s
 void report(Tally& tally, const std::string& name, const Measure& m, const char* unit, std::string details,
             Target target);
 
+/// Plain MPI's 8-byte ping-pong between world ranks `a` and `b` (median round
+/// trip of `rounds`, in µs, on `a` and `b`; 0 elsewhere). Collective over
+/// MPI_COMM_WORLD, before raympi::init: the other ranks wait in a barrier
+/// that sleeps between tests (Open MPI's blocking barrier would spin).
+double mpi_round_trip_us(int a, int b, int rounds);
+
+/// Waits in an MPI_Ibarrier on `comm`, testing it every 50 µs (no spinning).
+void sleepy_barrier(MPI_Comm comm);
+
 // ---------------------------------------------------------------------------
 // The run's header: machine and build
 
@@ -152,6 +161,12 @@ struct Bench {
   Watchdog* watchdog = nullptr;
   Tally tally;
   int driver_rank = -1;
+  double mpi_round_trip_us = 0;  // plain MPI, 8 bytes, driver rank <-> other node rank; 0: not measured
+
+  /// " = 3.1 x MPI's round trip" for a cross-node latency, when MPI's was measured.
+  std::string versus_mpi(double us) const;
+  /// The cross-node latency target: 4 x MPI's round trip between the same ranks.
+  Target cross_node_target() const { return {Target::kMaxMicros, 4 * mpi_round_trip_us}; }
 
   bool selected(const std::string& name) const {
     return opt.filter.empty() || name.find(opt.filter) != std::string::npos;
@@ -161,7 +176,8 @@ struct Bench {
   void run(const std::string& name, const std::string& skip_reason,
            const std::function<void(const std::string&)>& body);
 
-  // Task metrics (task_metrics.cpp).
+  // Task metrics (task_metrics.cpp). On the driver node tasks_sync runs twice:
+  // through a worker (what Ray measures) and run by the getting thread.
   void tasks_sync(const Location& loc, bool driver_node);
   void tasks_async(const Location& loc, bool driver_node);
   void multi_client(const Location& loc);

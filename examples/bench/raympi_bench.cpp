@@ -33,8 +33,18 @@ RAYMPI_REMOTE(where_am_i);
 using namespace bench;
 
 int main(int argc, char** argv) {
-  // Not parsed yet: every rank but the driver serves inside init and never returns.
-  raympi::init(argc, argv);
+  // The baseline first, in plain MPI between the ranks that will be the
+  // driver's node and the other node (rank layout: GS 0, GCS 1, nodes 2..).
+  int provided = 0, world = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  const double mpi_rtt = world >= 4 ? mpi_round_trip_us(2, 3, 20000) : 0;
+  // Options not parsed yet: every rank but the driver serves inside init,
+  // then finalises MPI and exits.
+  raympi::init(MPI_COMM_WORLD);
+  struct FinalizeAtExit {
+    ~FinalizeAtExit() { MPI_Finalize(); }
+  } finalize_at_exit;
 
   Options opt;
   bool help = false;
@@ -50,12 +60,10 @@ int main(int argc, char** argv) {
   }
 
   auto start = Clock::now();
-  int world = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &world);
-
   Bench b;
   b.opt = opt;
   b.driver_rank = raympi::current_rank();
+  b.mpi_round_trip_us = mpi_rtt;
 
   // Node ranks, from the GCS; if that fails, from the rank layout of the spec.
   std::vector<raympi::NodeInfo> nodes;
@@ -94,6 +102,10 @@ int main(int argc, char** argv) {
     std::printf("timing  : warm-up %g s + %g s measured per metric, in up to 4 slices: +- is their std deviation\n",
                 opt.warmup, opt.duration);
     if (!nodes_note.empty()) std::printf("note    : %s\n", nodes_note.c_str());
+    if (mpi_rtt > 0)
+      std::printf("baseline: plain MPI 8-byte ping-pong between ranks 2 and 3 before raympi::init: %.2f us round "
+                  "trip (median of 20,000); cross-node latencies below are also given as multiples of it\n",
+                  mpi_rtt);
     for (auto& n : nodes)
       std::printf("node    : rank %d%s on %s: %s\n", n.rank, n.rank == b.driver_rank ? " (driver)" : "",
                   n.host.empty() ? "?" : n.host.c_str(),

@@ -39,11 +39,12 @@ struct Config {
   /// plane, spilling) and never given to workers, when the share has more PUs
   /// than this; the default num_cpus shrinks by as much. -1: `RAYMPI_RESERVE_CPUS`, else 0.
   int reserve_runtime_cpus = -1;
-  /// How worker and actor threads run next to raympi's own threads (Linux):
-  /// "idle" (SCHED_IDLE: a runtime thread that wakes takes the PU at once, so
-  /// messages are served while every PU computes), "nice:N" (nice value raised
-  /// by N; the kernel may let a task finish its time slice first), or "normal"
-  /// (the runtime's priority). Empty: `RAYMPI_WORKER_PRIORITY`, else "idle".
+  /// How worker and actor threads run next to raympi's own threads (Linux).
+  /// "normal" (default): the same priority; raympi's progress and data-plane
+  /// threads ask the kernel for a short time slice, so they still preempt a
+  /// computing worker the moment a message arrives. "idle": SCHED_IDLE, any
+  /// other thread of the machine goes first (for nodes shared with other
+  /// work). "nice:N": nice value raised by N. Empty: `RAYMPI_WORKER_PRIORITY`.
   std::string worker_priority;
   /// A get of one result whose task still waits in this node's queue runs the
   /// task on the waiting thread (fastest; a worker would only pick it up

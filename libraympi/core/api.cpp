@@ -38,6 +38,8 @@ std::vector<char> wait_objects(const std::vector<ObjectId>& ids, std::size_t num
 
 LocalStats local_stats() { return rt("local_stats").stats(); }
 
+void set_inline_get(bool on) { cx("set_inline_get").waiters->set_inline_get(on); }
+
 std::map<std::string, std::uint64_t> gcs_counters() { return cx("gcs_counters").gcs->query(GcsQueryKind::tables).counters; }
 
 void kill_actor(ObjectId actor, bool no_restart) { cx("ActorHandle::kill").router->kill(actor, no_restart); }

@@ -36,6 +36,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                               [this](ObjectRecord& r) { owners_.free(r); },
                               [this](ObjectId actor) { router_.forget(actor); }}) {
   cx_.cfg = std::move(opts.cfg);
+  waiters_.set_inline_get(cx_.cfg.inline_get != 0);
   cx_.roles = opts.roles;
   cx_.rank = opts.rank;
   cx_.nodes = std::move(opts.nodes);
@@ -93,8 +94,19 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
 Runtime::~Runtime() = default;
 
 void Runtime::start() {
+  // Polling is free while a worker PU is idle or the runtime has PUs of its
+  // own. Beside young tasks (likely short: fine-grained work, sync round
+  // trips) it saves a wake-up per message; beside a long computation it would
+  // take the CPU from it, so the progress thread blocks at once and, when
+  // woken, preempts the worker (its short slice).
+  std::function<bool()> may_spin;
+  if (scheduler_ && pinning_ && pinning_->runtime_mask().empty())
+    may_spin = [s = scheduler_.get(), pus = std::uint32_t(pinning_->worker_pu_count()),
+                young = std::chrono::microseconds(cx_.cfg.progress_spin_us)] {
+      return s->running_now() < pus || Clock::now() - s->latest_start() < young;
+    };
   transport_->start(Transport::Hooks{[this](int src, Buffer msg) { on_message(src, std::move(msg)); },
-                                     [this](Clock::time_point now) { return on_tick(now); }});
+                                     [this](Clock::time_point now) { return on_tick(now); }, std::move(may_spin)});
   if (scheduler_) scheduler_->start();
 }
 

@@ -71,7 +71,7 @@ std::vector<StoredPtr> Waiters::get(const std::vector<ObjectId>& ids, std::chron
   // only wait for a worker to pick it up; nothing else is delayed. Not with a
   // timeout: a task cannot be interrupted. Config::inline_get = 0 turns this
   // off, to measure the path through a worker (what Ray's figures measure).
-  if (cx_.cfg.inline_get && ids.size() == 1 && timeout.count() < 0 && cx_.scheduler && ids[0].owner() == cx_.rank)
+  if (inline_get_.load(std::memory_order_relaxed) && ids.size() == 1 && timeout.count() < 0 && cx_.scheduler && ids[0].owner() == cx_.rank)
     cx_.tasks->run_if_queued(ids[0]);
   bool timed_out = false;
   auto out = block_on(ids, ids.size(), timeout, timed_out);

@@ -27,6 +27,8 @@ class Waiters {
   std::vector<char> wait(const std::vector<ObjectId>& ids, std::size_t num_returns, std::chrono::nanoseconds timeout);
   /// Shutdown: every blocked caller throws.
   void cancel_all();
+  /// Whether a get of one queued task runs it on the waiting thread (Config::inline_get).
+  void set_inline_get(bool on) { inline_get_.store(on, std::memory_order_relaxed); }
 
  private:
   struct Waiter {
@@ -41,6 +43,7 @@ class Waiters {
                                   std::chrono::nanoseconds timeout, bool& timed_out);
 
   Context& cx_;
+  std::atomic<bool> inline_get_{true};  // set from the Config once the runtime has it
   std::mutex mu_;  // waiters_
   std::set<std::shared_ptr<Waiter>> waiters_;
 };

@@ -95,6 +95,7 @@ TaskPtr LocalScheduler::take_queued(ObjectId id) {
     queued_hint_.store(queued_, std::memory_order_release);
     available_.take(t->demand);
     ++running_;
+    mark_start();
     load_changed.store(true, std::memory_order_relaxed);
     return t;
   }
@@ -149,7 +150,7 @@ void LocalScheduler::unblock(const ResourceDemand& d) {
 
 LocalScheduler::Load LocalScheduler::load() {
   std::lock_guard lk(mu_);
-  return Load{available_.as_map(), std::uint32_t(queued_), running_, finished_};
+  return Load{available_.as_map(), std::uint32_t(queued_), running_.load(), finished_};
 }
 
 bool LocalScheduler::wake_idle_locked() {
@@ -190,6 +191,7 @@ void LocalScheduler::worker_main(int slot, bool extra) {
       available_.take(d);
       t->gpu_ids = gpus_.take(d.gpu);
       ++running_;
+      mark_start();
       load_changed.store(true, std::memory_order_relaxed);
       lk.unlock();
       exec_(t);

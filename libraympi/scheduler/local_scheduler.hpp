@@ -6,6 +6,8 @@
 // run. Every worker thread starts through one hook (where core pins it).
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -69,6 +71,14 @@ class LocalScheduler {
   void block(const ResourceDemand& d);
   void unblock(const ResourceDemand& d);
   Load load();
+  /// Tasks running now, and when the latest of them started (hints, read
+  /// without the lock): the progress thread polls only while some worker PU
+  /// has nothing to run or the tasks are young (likely short).
+  std::uint32_t running_now() const { return running_.load(std::memory_order_relaxed); }
+  std::chrono::steady_clock::time_point latest_start() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(latest_start_.load(std::memory_order_relaxed)));
+  }
   const ResourceSet& total() const { return total_; }
   /// Set whenever queue or resources change; cleared by whoever reports load.
   std::atomic<bool> load_changed{false};
@@ -96,7 +106,11 @@ class LocalScheduler {
   std::vector<ShapeQueue> queues_;
   std::size_t queued_ = 0;
   std::atomic<std::size_t> queued_hint_{0};
-  std::uint32_t running_ = 0;
+  std::atomic<std::uint32_t> running_{0};  // written under mu_; read without it by running_now()
+  std::atomic<std::chrono::steady_clock::rep> latest_start_{0};
+  void mark_start() {
+    latest_start_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   std::uint64_t finished_ = 0;
   std::uint64_t seq_ = 0;
   int workers_ = 0, idle_ = 0, spinning_ = 0, waking_ = 0, base_workers_ = 1;

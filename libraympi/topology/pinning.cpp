@@ -100,11 +100,12 @@ bool WorkerPriority::apply_to_this_thread() const {
 
 Pinning::Pinning(const Machine& m, int worker_slots, bool enabled, int reserve, WorkerPriority priority)
     : enabled_(enabled && !m.pus.empty()), priority_(priority) {
+  worker_pu_count_ = std::min(std::max(1, worker_slots), detail::worker_pu_count(m, reserve));
   if (!enabled_) return;
   if (reserve > 0 && m.pus.size() <= std::size_t(reserve))
     RAYMPI_LOG_WARN("cannot reserve {} PU(s) for the runtime: this rank has {} PU(s) ({}); nothing reserved",
                     reserve, m.pus.size(), m.cpuset);
-  const std::size_t workers_pus = std::size_t(worker_pu_count(m, reserve));
+  const std::size_t workers_pus = std::size_t(detail::worker_pu_count(m, reserve));
   std::size_t slots = std::size_t(std::max(1, worker_slots));
   std::size_t used = std::min(slots, workers_pus);
   worker_pus_.assign(m.pus.begin(), m.pus.begin() + long(used));

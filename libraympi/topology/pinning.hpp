@@ -3,9 +3,8 @@
 // share of its host (cores first, then hyperthreads, wrapping round when there
 // are more slots than PUs), actor threads on the worker PUs, the runtime's own
 // threads (progress, data plane) on the PUs no worker uses (the reserved ones
-// and those left over), when there are some. Worker and actor threads run at a
-// lower priority than the runtime's threads (SCHED_IDLE by default), so that a
-// message is served at once even when every PU runs a task.
+// and those left over), when there are some. Worker and actor threads may run
+// at a lower priority than the runtime's threads (WorkerPriority).
 
 #include <memory>
 #include <string>
@@ -16,13 +15,14 @@
 namespace raympi::detail {
 
 /// @brief How worker and actor threads run next to the runtime's threads.
-/// "idle": SCHED_IDLE, preempted at once by any runtime thread that wakes
-/// (whatever the kernel's scheduler: CFS or EEVDF). "nice:N": SCHED_OTHER with
-/// the nice value raised by N (EEVDF lets a running task finish its slice, so a
-/// woken runtime thread may wait for the next tick). "normal": unchanged.
+/// "normal" (the default): unchanged; the runtime's threads preempt them through
+/// their short slice (base/thread_priority.hpp). "idle": SCHED_IDLE, preempted
+/// at once by any other thread; starves while runtime threads poll, so it suits
+/// nodes shared with other work, not latency. "nice:N": nice value raised by N
+/// (EEVDF still lets a running worker finish its slice first).
 struct WorkerPriority {
   enum class Policy { normal, nice, idle };
-  Policy policy = Policy::idle;
+  Policy policy = Policy::normal;
   int nice = 0;
   /// Parses "idle", "normal", "nice:N" (N in 1..19); throws raympi::Error naming the fix.
   static WorkerPriority parse(const std::string& text);
@@ -48,6 +48,8 @@ class Pinning {
   const std::string& runtime_mask() const { return runtime_mask_; }
   /// More slots than PUs: workers share PUs.
   bool wraps() const { return wraps_; }
+  /// PUs worker threads run on (the rank's PUs when pinning is off).
+  int worker_pu_count() const { return worker_pu_count_; }
 
   const WorkerPriority& worker_priority() const { return priority_; }
 
@@ -61,6 +63,7 @@ class Pinning {
   bool enabled_;
   bool wraps_ = false;
   WorkerPriority priority_;
+  int worker_pu_count_ = 1;
   std::vector<unsigned> worker_pus_;  // slot i -> worker_pus_[i % size]
   std::string all_workers_mask_, runtime_mask_;
 };

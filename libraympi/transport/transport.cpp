@@ -1,4 +1,5 @@
 #include "transport/transport.hpp"
+#include "base/thread_priority.hpp"
 
 #include <sched.h>
 
@@ -43,7 +44,10 @@ bool Transport::block_until(Clock::time_point until) {
 
 void Transport::start(Hooks hooks) {
   hooks_ = std::move(hooks);
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    mark_latency_sensitive_thread();
+    loop();
+  });
 }
 
 void Transport::stop(bool peers_failed) {
@@ -105,7 +109,7 @@ void Transport::loop() {
       backoff = std::chrono::microseconds(1);
       continue;
     }
-    if (now - idle_since < tuning_.spin) {
+    if (now - idle_since < tuning_.spin && (!hooks_.may_spin || hooks_.may_spin())) {
       sched_yield();
       continue;
     }

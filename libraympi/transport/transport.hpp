@@ -39,6 +39,10 @@ class Transport {
     std::function<void(int src, Buffer msg)> on_message;
     /// Periodic work; returns when it next wants to run.
     std::function<Clock::time_point(Clock::time_point now)> on_tick;
+    /// Whether polling through the spin window costs nobody CPU now (empty:
+    /// always). A node whose every worker PU runs a task says no: the
+    /// progress thread then blocks at once and preempts a worker when woken.
+    std::function<bool()> may_spin;
   };
   struct Tuning {
     std::chrono::microseconds spin{50};

@@ -1,4 +1,5 @@
 #include "transport/ucx_plane.hpp"
+#include "base/thread_priority.hpp"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -68,7 +69,10 @@ std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable, bool peer
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
   if (!all) return nullptr;
   plane->addresses_ = allgather_strings(comm, plane->addresses_[0]);
-  plane->thread_ = std::thread([p = plane.get()] { p->loop(); });
+  plane->thread_ = std::thread([p = plane.get()] {
+    mark_latency_sensitive_thread();
+    p->loop();
+  });
   return plane;
 }
 

@@ -145,6 +145,9 @@ struct LocalStats {
   }
 };
 LocalStats local_stats();
+/// Benchmarks: turns running a queued task on the thread that gets its result
+/// on or off in this process (Config::inline_get), so one run measures both.
+void set_inline_get(bool on);
 /// The GCS's table sizes and counters (tasks, objects, actors by state, names).
 std::map<std::string, std::uint64_t> gcs_counters();
 
