@@ -159,6 +159,15 @@ void check_echo_sum(const std::vector<int>& got, std::int64_t first, const char*
 
 Measure time_batches(const std::function<raympi::ObjectRef<int>(int)>& submit, int n, double warmup, double duration,
                      const char* what, double* submit_us) {
+  return time_batch_calls(
+      [&](std::vector<raympi::ObjectRef<int>>& refs) {
+        for (int i = 0; i < n; ++i) refs.push_back(submit(i));
+      },
+      n, warmup, duration, what, submit_us);
+}
+
+Measure time_batch_calls(const std::function<void(std::vector<raympi::ObjectRef<int>>&)>& submit_all, int n,
+                         double warmup, double duration, const char* what, double* submit_us) {
   std::vector<raympi::ObjectRef<int>> refs;
   refs.reserve(static_cast<std::size_t>(n));
   double submit_seconds = 0;
@@ -167,7 +176,7 @@ Measure time_batches(const std::function<raympi::ObjectRef<int>(int)>& submit, i
       [&] {
         refs.clear();
         auto s0 = Clock::now();
-        for (int i = 0; i < n; ++i) refs.push_back(submit(i));
+        submit_all(refs);
         submit_seconds += seconds_since(s0);
         submitted += static_cast<std::uint64_t>(n);
         check_echo_sum(raympi::get(refs), 0, what);

@@ -99,6 +99,10 @@ void check_echo_sum(const std::vector<int>& got, std::int64_t first, const char*
 /// of the submissions alone per item.
 Measure time_batches(const std::function<raympi::ObjectRef<int>(int)>& submit, int n, double warmup, double duration,
                      const char* what, double* submit_us = nullptr);
+/// The same with one call that submits all `n` (appending their refs, which
+/// must echo 0..n-1): remote_batch.
+Measure time_batch_calls(const std::function<void(std::vector<raympi::ObjectRef<int>>&)>& submit_all, int n,
+                         double warmup, double duration, const char* what, double* submit_us = nullptr);
 
 // ---------------------------------------------------------------------------
 // Reporting
@@ -180,6 +184,7 @@ struct Bench {
   // through a worker (what Ray measures) and run by the getting thread.
   void tasks_sync(const Location& loc, bool driver_node);
   void tasks_async(const Location& loc, bool driver_node);
+  void tasks_async_batch(const Location& loc);
   void multi_client(const Location& loc);
   void tasks_and_get_batch(const Location& loc);
   void wait_1k_refs(const Location& loc);

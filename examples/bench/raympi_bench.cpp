@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
     if (opt.list || !loc.skip_reason.empty()) return;
     bool wanted = false;
     for (const char* m : {"single_client_tasks_sync", "single_client_tasks_async", "multi_client_tasks_async",
+                          "single_client_tasks_async_batch",
                           "single_client_tasks_and_get_batch", "single_client_wait_1k_refs", "1_1_actor_calls_sync",
                           "1_1_actor_calls_async", "1_n_actor_calls_async", "n_n_actor_calls_async"})
       wanted = wanted || b.selected(m + loc.suffix);
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
 
   for (Location* loc : {&here, &other}) b.tasks_sync(*loc, loc == &here);
   for (Location* loc : {&here, &other}) b.tasks_async(*loc, loc == &here);
+  for (Location* loc : {&here, &other}) b.tasks_async_batch(*loc);
   for (Location* loc : {&here, &other}) b.multi_client(*loc);
   for (Location* loc : {&here, &other}) b.tasks_and_get_batch(*loc);
   for (Location* loc : {&here, &other}) b.wait_1k_refs(*loc);

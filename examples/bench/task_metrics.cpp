@@ -94,6 +94,24 @@ void Bench::tasks_async(const Location& loc, bool driver_node) {
   });
 }
 
+// single_client_tasks_async_batch: as single_client_tasks_async, the N tasks
+// submitted by one remote_batch call (not a Ray metric: raympi's batch API).
+void Bench::tasks_async_batch(const Location& loc) {
+  run("single_client_tasks_async_batch" + loc.suffix, loc.skip_reason, [&](const std::string& name) {
+    auto t = pinned_nop(loc);
+    std::vector<int> args(static_cast<std::size_t>(opt.batch));
+    std::iota(args.begin(), args.end(), 0);
+    double submit_us = 0;
+    Measure m = time_batch_calls(
+        [&](std::vector<raympi::ObjectRef<int>>& refs) { refs = t.remote_batch(args); }, opt.batch, opt.warmup,
+        opt.duration, "nop", &submit_us);
+    report(tally, name, m, "ops/s",
+           fmt("%.2f us per task; ", 1e6 / m.rate) + fmt("submit alone %.2f us per task; ", submit_us) +
+               std::to_string(opt.batch) + " tasks per remote_batch and per get",
+           {});
+  });
+}
+
 // multi_client_tasks_async: client tasks (on the driver's node) each submit
 // N trivial tasks to the measured node and get them; ops = trivial tasks/s.
 void Bench::multi_client(const Location& loc) {

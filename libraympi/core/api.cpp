@@ -20,6 +20,10 @@ Context& cx(const char* what) { return rt(what).context(); }
 
 RefPtr submit_task(TaskSubmission&& s) { return cx("task(...).remote").tasks->submit(std::move(s)); }
 
+std::vector<RefPtr> submit_tasks(std::vector<TaskSubmission>&& subs) {
+  return cx("task(...).remote_batch").tasks->submit_batch(std::move(subs));
+}
+
 RefPtr put_object(Buffer bytes, std::shared_ptr<const void> value, const std::type_info* type,
                   std::vector<RefPtr> contained) {
   Context& c = cx("put");

@@ -109,6 +109,17 @@ void Fetcher::fail_pulls_from(int rank) {
                  std::to_string(rank) + ", which failed");
 }
 
+bool Fetcher::awaited(ObjectId id) {
+  std::lock_guard lk(mu_);
+  return fetching_.count(id) != 0;
+}
+
+void Fetcher::produced_here(const StoredPtr& o, bool in_store) {
+  if (!awaited(o->id)) return;  // a fetch that starts later finds it through the owner or the store
+  if (in_store) complete(o->id, o);
+  else store_copy(o->id, o->bytes);
+}
+
 void Fetcher::store_copy(ObjectId id, const Buffer& bytes) {
   auto o = std::make_shared<StoredObject>();
   o->id = id;

@@ -29,6 +29,12 @@ class Fetcher {
   void on_pull(int src, const Buffer& msg);
   /// A holder's answer to a pull.
   void on_data(int src, const Buffer& msg);
+  /// A task of this node just produced `o` for another rank's ownership: if
+  /// tasks here wait for it, they get it now instead of through the owner's
+  /// answer (one round trip to the owner saved per dependency between tasks
+  /// of one node). `in_store`: `o` is already in the store (a large result);
+  /// else a copy goes in and the owner is told (after the task's done message).
+  void produced_here(const StoredPtr& o, bool in_store);
   /// Fails the fetches whose pull went to `rank` (it died): ObjectLostError.
   void fail_pulls_from(int rank);
   /// Fetches in flight.
@@ -40,6 +46,7 @@ class Fetcher {
   void fail(ObjectId id, std::string message, ErrorKind kind = ErrorKind::object_lost);
   void locate(ObjectId id);
   void store_copy(ObjectId id, const Buffer& bytes);
+  bool awaited(ObjectId id);
 
   struct InFlight {
     std::vector<Callback> callbacks;

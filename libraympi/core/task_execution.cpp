@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "core/actor_table.hpp"
 #include "core/context.hpp"
+#include "core/fetcher.hpp"
 #include "core/gcs_client.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
@@ -132,6 +133,9 @@ void TaskPipeline::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std:
     cx_.store->put(o);
     cx_.send(owner, encode_msg(MsgType::task_done, done));
   }
+  // Tasks of this node that depend on the result start now, not after the
+  // owner's answer (its add_location, if any, follows the done message).
+  cx_.fetcher->produced_here(o, !done.inlined);
 }
 
 }  // namespace raympi::detail

@@ -23,18 +23,30 @@ void TaskPipeline::drop_finished() {
   }
 }
 
-RefPtr TaskPipeline::submit(TaskSubmission&& s) {
-  if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
-  if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
-  const bool driver_thread = !current_task();
-  if (driver_thread) drop_finished();
+namespace {
+// While a thread submits a batch, the tasks it finds ready to run here gather
+// here instead of entering the scheduler one by one.
+thread_local std::vector<TaskPtr>* t_batch_ready = nullptr;
+}  // namespace
+
+TaskPtr TaskPipeline::make_task(TaskSubmission&& s, bool driver_thread, RefPtr& ref) {
   auto t = std::make_shared<Task>(std::move(s.spec));
   t->back_to_submitter = driver_thread;
   t->id = cx_.owners->next_id(t->kind == TaskKind::actor_create);
   t->held = std::move(s.held);
   t->submitted_at = cx_.now_seconds();
-  RefPtr ref = cx_.objects->create_owned(t->id);
+  ref = cx_.objects->create_owned(t->id);
   t->result = ref;
+  return t;
+}
+
+RefPtr TaskPipeline::submit(TaskSubmission&& s) {
+  if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
+  if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
+  const bool driver_thread = !current_task();
+  if (driver_thread) drop_finished();
+  RefPtr ref;
+  TaskPtr t = make_task(std::move(s), driver_thread, ref);
   if (t->kind == TaskKind::actor_call) {
     t->actor = s.actor.id();
     cx_.owners->pending(ref, std::move(s.actor));  // the actor lives at least until the call is done
@@ -45,6 +57,31 @@ RefPtr TaskPipeline::submit(TaskSubmission&& s) {
   if (t->kind == TaskKind::actor_create && !t->actor_spec.name.empty()) cx_.router->register_name(*t, ref);
   place(std::move(t));
   return ref;
+}
+
+std::vector<RefPtr> TaskPipeline::submit_batch(std::vector<TaskSubmission>&& subs) {
+  if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
+  if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
+  const bool driver_thread = !current_task();
+  if (driver_thread) drop_finished();
+  std::vector<RefPtr> refs(subs.size());
+  std::vector<TaskPtr> runnable;
+  runnable.reserve(subs.size());
+  t_batch_ready = &runnable;
+  try {
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      TaskPtr t = make_task(std::move(subs[i]), driver_thread, refs[i]);
+      cx_.owners->pending(refs[i]);
+      place(std::move(t));
+    }
+  } catch (...) {
+    t_batch_ready = nullptr;
+    cx_.scheduler->enqueue_batch(runnable);
+    throw;
+  }
+  t_batch_ready = nullptr;
+  cx_.scheduler->enqueue_batch(runnable);
+  return refs;
 }
 
 RefPtr TaskPipeline::result_record(const Task& t) { return t.result ? t.result : cx_.objects->find(t.id); }
@@ -119,6 +156,7 @@ void TaskPipeline::resolve_and_enqueue(TaskPtr t) {
 
 void TaskPipeline::ready(TaskPtr t) {
   if (t->kind == TaskKind::actor_call) cx_.actors->deliver(std::move(t));  // the actor's mailbox, not the queue
+  else if (t_batch_ready) t_batch_ready->push_back(std::move(t));
   else cx_.scheduler->enqueue(std::move(t));
 }
 

@@ -38,6 +38,9 @@ class TaskPipeline {
 
   /// The front end's entry: a task, actor creation or actor call made on this rank.
   RefPtr submit(TaskSubmission&& s);
+  /// Tasks submitted together: those that can run here at once are queued
+  /// under one scheduler lock, with one wake-up round.
+  std::vector<RefPtr> submit_batch(std::vector<TaskSubmission>&& subs);
   /// Resolves the task's dependencies here, then queues it (or hands an actor call to its actor).
   void resolve_and_enqueue(TaskPtr t);
   /// Sends the task to `dst` (the GS, or the node that runs it).
@@ -66,6 +69,8 @@ class TaskPipeline {
  private:
   void place(TaskPtr t);
   void ready(TaskPtr t);
+  /// A new task of `s`, its result's record created and pending (`ref`).
+  TaskPtr make_task(TaskSubmission&& s, bool driver_thread, RefPtr& ref);
   /// The owner's record of a task's result (the one it holds, or found by id).
   RefPtr result_record(const Task& t);
   std::string infeasible_message(const Task& t) const;

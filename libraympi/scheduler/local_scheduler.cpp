@@ -50,9 +50,7 @@ std::vector<TaskPtr> LocalScheduler::stop() {
   return dropped;
 }
 
-void LocalScheduler::enqueue(TaskPtr t) {
-  std::lock_guard lk(mu_);
-  if (stopping_) return;
+bool LocalScheduler::push_locked(TaskPtr t) {
   ShapeQueue* q = nullptr;
   for (auto& sq : queues_)
     if (sq.demand == t->demand) { q = &sq; break; }
@@ -66,9 +64,27 @@ void LocalScheduler::enqueue(TaskPtr t) {
   ++queued_;
   queued_hint_.store(queued_, std::memory_order_release);
   load_changed.store(true, std::memory_order_relaxed);
-  if (!fits) return;
+  return fits;
+}
+
+void LocalScheduler::enqueue(TaskPtr t) {
+  std::lock_guard lk(mu_);
+  if (stopping_ || !push_locked(std::move(t))) return;
   if (idle_ > 0) wake_idle_locked();
   else if (spinning_ == 0) maybe_add_worker_locked();
+}
+
+void LocalScheduler::enqueue_batch(std::vector<TaskPtr>& tasks) {
+  if (tasks.empty()) return;
+  std::lock_guard lk(mu_);
+  if (stopping_) return;
+  std::size_t fitting = 0;
+  for (auto& t : tasks) fitting += push_locked(std::move(t));
+  tasks.clear();
+  if (fitting == 0) return;
+  std::size_t woken = 0;
+  while (woken < fitting && wake_idle_locked()) ++woken;
+  if (woken == 0 && spinning_ == 0) maybe_add_worker_locked();
 }
 
 bool LocalScheduler::can_run_now(const ResourceDemand& d) {

@@ -48,6 +48,9 @@ class LocalScheduler {
   std::vector<TaskPtr> stop();
   /// Queues a task whose dependencies are all local.
   void enqueue(TaskPtr t);
+  /// Queues `tasks` (moved out) under one lock, then wakes as many idle
+  /// workers as can start one.
+  void enqueue_batch(std::vector<TaskPtr>& tasks);
   /// Free resources now and no backlog: running here will not wait.
   bool can_run_now(const ResourceDemand& d);
   /// Removes the task with this id if it is queued (at either end of its
@@ -93,6 +96,8 @@ class LocalScheduler {
   TaskPtr pick_locked();
   void maybe_add_worker_locked();
   bool wake_idle_locked();
+  /// Queues `t`; true when its demand fits the free resources now.
+  bool push_locked(TaskPtr t);
   void run_more_locked();
 
   ResourceSet total_;

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
@@ -183,11 +184,12 @@ TEST(WorkerPriority, RuntimeThreadsAskForAShortSlice) {
 // One CPU computes on the other node; meanwhile the driver pulls objects that
 // only that node holds, one after the other (each pull is a request its
 // runtime threads must answer). All pulls must finish while the task still
-// runs: messages are served during computation, not between tasks. A woken
-// runtime thread that had to wait for the computing worker's time slice (as
-// on EEVDF without the runtime's short slice, or with a progress thread that
-// polls beside a busy worker) waits ~2-4 ms per pull here: 300 pulls then
-// outlast the 0.6 s computation; served at once, a pull takes ~0.5 ms.
+// runs: messages are served during computation, not between tasks. The
+// computation lasts 3 x what the pulls take from the idle node (at least
+// 0.6 s). A woken runtime thread that had to wait for the computing worker's
+// time slice (as on EEVDF without the runtime's short slice, or with a
+// progress thread that polls beside a busy worker) waits ~2-4 ms per pull
+// here, 5-10 x an idle pull (~0.4 ms): the pulls then outlast the computation.
 TEST(WorkerPriority, ANodeServesObjectsWhileItsWorkersCompute) {
   const int other = raympi_test::other_rank();
   if (other == raympi_test::driver_rank()) GTEST_SKIP() << "needs a second node rank";
@@ -218,7 +220,9 @@ TEST(WorkerPriority, ANodeServesObjectsWhileItsWorkersCompute) {
   auto objects = held_there(k);
   // Every CPU of that node computes.
   std::vector<raympi::ObjectRef<std::vector<std::int64_t>>> busy;
-  for (int i = 0; i < int(cpus); ++i) busy.push_back(raympi_test::on_node(compute_for, other).remote(0.6));
+  // Long enough for the pulls at 3 x their idle pace (a loaded machine slows both).
+  const double seconds = std::max(0.6, 3 * k * idle_us / 1e6);
+  for (int i = 0; i < int(cpus); ++i) busy.push_back(raympi_test::on_node(compute_for, other).remote(seconds));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the computation is under way
   const auto pulls_start = Clock::now();
   pull_all(objects);

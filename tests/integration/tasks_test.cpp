@@ -22,6 +22,7 @@ using namespace raympi_test;
 
 int add(int a, int b) { return a + b; }
 int inc(int x) { return x + 1; }
+int rank_times_1000_plus(int x) { return raympi::current_rank() * 1000 + x; }
 long sum_vector(const std::vector<int>& v) { return std::accumulate(v.begin(), v.end(), 0L); }
 std::vector<int> iota_vector(int n) {
   std::vector<int> v(static_cast<std::size_t>(n));
@@ -73,7 +74,7 @@ void void_after(int key, int value) {
 
 }  // namespace
 
-RAYMPI_REMOTE(add, inc, sum_vector, iota_vector, scale, concat, count_valid_handles, sum_handles, sum_handle_map,
+RAYMPI_REMOTE(add, inc, rank_times_1000_plus, sum_vector, iota_vector, scale, concat, count_valid_handles, sum_handles, sum_handle_map,
               times_ten, record, void_after);
 
 namespace {
@@ -89,6 +90,37 @@ TEST(Tasks, ManyIndependentTasks) {
   auto values = raympi::get(refs);
   ASSERT_EQ(values.size(), 200u);
   for (int i = 0; i < 200; ++i) EXPECT_EQ(values[std::size_t(i)], 2 * i);
+}
+
+TEST(Tasks, RemoteBatchRunsEveryCallWithItsArguments) {
+  std::vector<std::tuple<int, int>> pairs;
+  for (int i = 0; i < 500; ++i) pairs.emplace_back(i, 1000 * i);
+  std::vector<ObjectRef<int>> refs = raympi::task(add).remote_batch(pairs);
+  ASSERT_EQ(refs.size(), pairs.size());
+  auto values = raympi::get(refs);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(values[std::size_t(i)], 1001 * i);
+  EXPECT_TRUE(raympi::task(add).remote_batch(std::vector<std::tuple<int, int>>{}).empty());
+}
+
+TEST(Tasks, RemoteBatchOfAOneParameterFunctionTakesAVector) {
+  auto refs = raympi::task(inc).remote_batch(std::vector<int>{1, 2, 3});
+  EXPECT_EQ(raympi::get(refs), (std::vector<int>{2, 3, 4}));
+}
+
+TEST(Tasks, RemoteBatchWithDependenciesOnEveryNode) {
+  auto ranks = node_ranks();
+  std::vector<ObjectRef<int>> firsts;
+  for (int i = 0; i < 8; ++i) firsts.push_back(raympi::task(inc).remote(i));
+  for (int rank : ranks) {
+    SCOPED_TRACE("rank " + std::to_string(rank));
+    std::vector<std::tuple<ObjectRef<int>, int>> calls;
+    for (int i = 0; i < 8; ++i) calls.emplace_back(firsts[std::size_t(i)], 100);
+    auto refs = on_node(add, rank).remote_batch(calls);
+    auto values = raympi::get(refs);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(values[std::size_t(i)], i + 1 + 100);
+    EXPECT_EQ(raympi::get(on_node(rank_times_1000_plus, rank).remote_batch(std::vector<int>{1, 2})),
+              (std::vector<int>{rank * 1000 + 1, rank * 1000 + 2}));  // every call ran on the pinned node
+  }
 }
 
 TEST(Tasks, LongDependencyChain) {

@@ -108,6 +108,8 @@ struct Invocation {
 /// Submits a task or an actor method call (returns its result's ref) or an
 /// actor creation (returns the actor's handle ref).
 RefPtr submit_task(TaskSubmission&& s);
+/// Submits tasks (not actor calls or creations) in one go; their refs in order.
+std::vector<RefPtr> submit_tasks(std::vector<TaskSubmission>&& subs);
 /// Stops an actor; `no_restart = false` counts as a crash (restarts apply).
 void kill_actor(ObjectId actor, bool no_restart);
 /// The named actor's handle ref, or a null ref; throws when its class is not `cls`.
