@@ -27,6 +27,7 @@ namespace {
 // While a thread submits a batch, the tasks it finds ready to run here gather
 // here instead of entering the scheduler one by one.
 thread_local std::vector<TaskPtr>* t_batch_ready = nullptr;
+constexpr std::size_t kBatchChunk = 256;
 }  // namespace
 
 TaskPtr TaskPipeline::make_task(TaskSubmission&& s, bool driver_thread, RefPtr& ref) {
@@ -73,6 +74,8 @@ std::vector<RefPtr> TaskPipeline::submit_batch(std::vector<TaskSubmission>&& sub
       TaskPtr t = make_task(std::move(subs[i]), driver_thread, refs[i]);
       cx_.owners->pending(refs[i]);
       place(std::move(t));
+      // In chunks: workers start on the first tasks while the rest are submitted.
+      if (runnable.size() >= kBatchChunk) cx_.scheduler->enqueue_batch(runnable);
     }
   } catch (...) {
     t_batch_ready = nullptr;
