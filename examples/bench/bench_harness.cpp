@@ -1,6 +1,7 @@
 // raympi-bench's harness: options, the hang guard, timing, the printed lines
 // and targets, the run's header, and Bench::run (see bench_harness.hpp).
 #include "bench_harness.hpp"
+#include "polite_barrier.hpp"
 
 #include <sched.h>
 #include <unistd.h>
@@ -348,16 +349,6 @@ void Bench::run(const std::string& name, const std::string& skip_reason,
 
 namespace bench {
 
-void sleepy_barrier(MPI_Comm comm) {
-  MPI_Request req;
-  MPI_Ibarrier(comm, &req);
-  for (int done = 0;;) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
-}
-
 double mpi_round_trip_us(int a, int b, int rounds) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -380,7 +371,7 @@ double mpi_round_trip_us(int a, int b, int rounds) {
     std::nth_element(trips.begin(), trips.begin() + long(trips.size() / 2), trips.end());
     median = trips[trips.size() / 2];
   }
-  sleepy_barrier(MPI_COMM_WORLD);
+  polite_barrier(MPI_COMM_WORLD);
   return median;
 }
 

@@ -136,9 +136,6 @@ void report(Tally& tally, const std::string& name, const Measure& m, const char*
 /// that sleeps between tests (Open MPI's blocking barrier would spin).
 double mpi_round_trip_us(int a, int b, int rounds);
 
-/// Waits in an MPI_Ibarrier on `comm`, testing it every 50 µs (no spinning).
-void sleepy_barrier(MPI_Comm comm);
-
 // ---------------------------------------------------------------------------
 // The run's header: machine and build
 

@@ -36,6 +36,8 @@
 // checksum; their final rows must agree to the bit at every point (exit 1 if not).
 #include <raympi/raympi.hpp>
 
+#include "polite_barrier.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -375,19 +377,6 @@ Run run_mpi(MPI_Comm comm, const Graph& g, std::int64_t iterations) {
   return {seconds, p == 0 ? checksum(row) : 0.0};
 }
 
-/// @brief A barrier that idles without spinning (a blocking MPI_Barrier spins
-/// in Open MPI): MPI_Ibarrier, then MPI_Test every 200 µs.
-void polite_barrier(MPI_Comm comm) {
-  MPI_Request req;
-  MPI_Ibarrier(comm, &req);
-  for (int done = 0;;) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    timespec ts{0, 200'000};
-    nanosleep(&ts, nullptr);
-  }
-}
-
 // ---------------------------------------------------------------------------
 // The report
 
@@ -588,7 +577,7 @@ int main(int argc, char** argv) {
     }
     return raympi_part(opt, world, plan, ray);
   });
-  polite_barrier(MPI_COMM_WORLD);
+  bench::polite_barrier(MPI_COMM_WORLD, std::chrono::microseconds(200));
   if (rc != 0) {
     MPI_Finalize();
     return rc;
@@ -614,7 +603,7 @@ int main(int argc, char** argv) {
   }
   int status = rank == driver ? report(plan, ray, mpi, data) : 0;
   std::fflush(stdout);
-  polite_barrier(MPI_COMM_WORLD);
+  bench::polite_barrier(MPI_COMM_WORLD, std::chrono::microseconds(200));
   MPI_Bcast(&status, 1, MPI_INT, driver, MPI_COMM_WORLD);
   MPI_Finalize();
   return status;

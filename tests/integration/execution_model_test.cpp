@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_priority.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -143,42 +144,19 @@ TEST(WorkerPriority, WorkersRunWithTheConfiguredPolicy) {
     EXPECT_EQ(raympi::get(raympi_test::on_node(worker_policy, rank).remote()), expect) << "rank " << rank;
 }
 
-// The kernel's sched_attr (linux/sched/types.h clashes with <sched.h>).
-struct SchedAttr {
-  std::uint32_t size, sched_policy;
-  std::uint64_t sched_flags;
-  std::int32_t sched_nice;
-  std::uint32_t sched_priority;
-  std::uint64_t sched_runtime, sched_deadline, sched_period;
-  std::uint32_t sched_util_min, sched_util_max;
-};
-
 TEST(WorkerPriority, RuntimeThreadsAskForAShortSlice) {
   // Where the kernel has custom slices (EEVDF, Linux 6.12+), the progress
-  // thread of this rank runs with a 100 µs slice; the driver's thread keeps
-  // the default.
+  // thread of this rank runs with the runtime's short slice; the driver's
+  // thread keeps the default.
+  if (!raympi::detail::custom_slices_supported()) GTEST_SKIP() << "this kernel has no custom slices";
   std::set<std::uint64_t> slices;
-  SchedAttr mine{};
-  if (syscall(SYS_sched_getattr, 0, &mine, sizeof mine, 0) != 0) GTEST_SKIP() << "no sched_getattr";
   DIR* dir = opendir("/proc/self/task");
   ASSERT_NE(dir, nullptr);
-  while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] == '.') continue;
-    SchedAttr a{};
-    if (syscall(SYS_sched_getattr, std::atoi(e->d_name), &a, sizeof a, 0) == 0) slices.insert(a.sched_runtime);
-  }
+  while (dirent* e = readdir(dir))
+    if (e->d_name[0] != '.') slices.insert(raympi::detail::thread_slice_ns(std::atoi(e->d_name)));
   closedir(dir);
-  if (!slices.count(100'000)) {
-    // Older kernels accept no slice for SCHED_OTHER: then nothing to check.
-    SchedAttr probe{};
-    probe.size = sizeof probe;
-    probe.sched_runtime = 100'000;
-    std::thread t([&] { probe.sched_flags = syscall(SYS_sched_setattr, 0, &probe, 0) == 0 ? 1 : 0; });
-    t.join();
-    if (probe.sched_flags == 0) GTEST_SKIP() << "this kernel has no custom slices";
-  }
-  EXPECT_TRUE(slices.count(100'000)) << "no thread of this rank runs with the runtime's 100 us slice";
-  EXPECT_NE(mine.sched_runtime, 100'000u);
+  EXPECT_TRUE(slices.count(raympi::detail::kRuntimeSliceNs)) << "no thread of this rank runs with the runtime's slice";
+  EXPECT_NE(raympi::detail::thread_slice_ns(0), raympi::detail::kRuntimeSliceNs);
 }
 
 // One CPU computes on the other node; meanwhile the driver pulls objects that
