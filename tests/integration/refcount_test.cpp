@@ -49,10 +49,13 @@ namespace {
 
 std::map<int, Stats> all_stats() {
   std::map<int, Stats> out;
-  // The driver's own counters last: the stats tasks' results are owned here.
+  // The driver's own counters first: the stats tasks sent to the other nodes
+  // have results owned here, freed a moment after their get (the executor's
+  // release arrives by message); read after them, the driver's count would
+  // include them or not depending on that moment.
+  out[driver_rank()] = stats_on(driver_rank());
   for (int r : node_ranks())
     if (r != driver_rank()) out[r] = stats_on(r);
-  out[driver_rank()] = stats_on(driver_rank());
   return out;
 }
 
