@@ -237,6 +237,23 @@ TEST(Pinning, ReservedPusGoToTheRuntime) {
   EXPECT_EQ(raympi::detail::worker_pu_count(m, 4), 4);  // too few PUs: nothing reserved
 }
 
+TEST(WorkerPriority, ParsesThePoliciesAndRejectsTheRest) {
+  using raympi::detail::WorkerPriority;
+  EXPECT_EQ(WorkerPriority::parse("normal").policy, WorkerPriority::Policy::normal);
+  EXPECT_EQ(WorkerPriority::parse("idle").policy, WorkerPriority::Policy::idle);
+  auto nice = WorkerPriority::parse("nice:7");
+  EXPECT_EQ(nice.policy, WorkerPriority::Policy::nice);
+  EXPECT_EQ(nice.nice, 7);
+  for (const char* bad : {"", "fast", "nice:", "nice:0", "nice:20", "nice:5x"}) {
+    try {
+      WorkerPriority::parse(bad);
+      ADD_FAILURE() << "'" << bad << "' was accepted";
+    } catch (const raympi::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("RAYMPI_WORKER_PRIORITY"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(GpuPool, WholeGpusAreDistinctUntilGivenBack) {
   GpuPool pool(2);
   auto a = pool.take(1), b = pool.take(1);
