@@ -150,10 +150,7 @@ void LocalScheduler::block(const ResourceDemand& d) {
 }
 
 void LocalScheduler::run_more_locked() {
-  bool runnable = false;
-  for (auto& q : queues_)
-    if (!q.tasks.empty() && fits_locked(q.demand)) { runnable = true; break; }
-  if (!runnable) return;
+  if (!queue_head_fits_locked()) return;
   if (idle_ > 0) wake_idle_locked();
   else if (spinning_ == 0) maybe_add_worker_locked();
 }
@@ -198,6 +195,12 @@ TaskPtr LocalScheduler::pick_locked() {
   return t;
 }
 
+bool LocalScheduler::queue_head_fits_locked() {
+  for (auto& q : queues_)
+    if (!q.tasks.empty() && fits_locked(q.demand)) return true;
+  return false;
+}
+
 void LocalScheduler::worker_main(int slot, bool extra) {
   thread_started(slot);
   std::unique_lock lk(mu_);
@@ -209,6 +212,10 @@ void LocalScheduler::worker_main(int slot, bool extra) {
       ++running_;
       mark_start();
       load_changed.store(true, std::memory_order_relaxed);
+      // What is left may run another queued task beside ours: wake a helper.
+      // (Not before picking: the finishing worker takes the next task itself,
+      // and a worker woken for nothing costs two futex calls.)
+      if (idle_ > waking_ && queued_ > 0 && queue_head_fits_locked()) wake_idle_locked();
       lk.unlock();
       exec_(t);
       std::vector<int> gpu_ids;  // an actor's creation leaves its ids to the actor
@@ -219,7 +226,6 @@ void LocalScheduler::worker_main(int slot, bool extra) {
       available_.give(d);
       --running_;
       ++finished_;
-      if (queued_ > 1 && idle_ > 0) wake_idle_locked();  // freed resources may fit more than us
       continue;
     }
     if (spin_us_ > 0 && queued_ == 0) {

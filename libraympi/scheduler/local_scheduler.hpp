@@ -96,6 +96,8 @@ class LocalScheduler {
   TaskPtr pick_locked();
   void maybe_add_worker_locked();
   bool wake_idle_locked();
+  /// Some queue's first task fits the free resources now.
+  bool queue_head_fits_locked();
   /// Queues `t`; true when its demand fits the free resources now.
   bool push_locked(TaskPtr t);
   void run_more_locked();
