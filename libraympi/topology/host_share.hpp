@@ -27,9 +27,6 @@ struct HostShare {
 std::vector<HostShare> share_host(const Machine& m, const std::vector<int>& ranks,
                                   const std::vector<std::string>& cpusets);
 
-/// `m` narrowed to `pus`: cpuset, PUs cores first, and core count recomputed.
-Machine narrowed_machine(const Machine& m, const std::vector<unsigned>& pus);
-
 /// The warning for ranks that must share PUs ("" when none do): names the
 /// ranks, the PUs and the fix.
 std::string sharing_warning(const std::vector<int>& ranks, const std::vector<HostShare>& shares, const std::string& host);

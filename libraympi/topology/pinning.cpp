@@ -31,14 +31,6 @@ std::string list_of(hwloc_const_bitmap_t set) {
   return s;
 }
 
-std::string list_of(const std::vector<unsigned>& pus) {
-  hwloc_bitmap_t set = hwloc_bitmap_alloc();
-  for (unsigned pu : pus) hwloc_bitmap_set(set, pu);
-  std::string s = list_of(set);
-  hwloc_bitmap_free(set);
-  return s;
-}
-
 // Binds the calling thread to the PUs of `mask` (list syntax). On a topology
 // that is not this system (an XML file) hwloc does nothing; with PUs this
 // machine lacks (a file with HWLOC_THISSYSTEM=1) it refuses: say so once per
@@ -100,18 +92,18 @@ bool WorkerPriority::apply_to_this_thread() const {
 
 Pinning::Pinning(const Machine& m, int worker_slots, bool enabled, int reserve, WorkerPriority priority)
     : enabled_(enabled && !m.pus.empty()), priority_(priority) {
-  worker_pu_count_ = std::min(std::max(1, worker_slots), detail::worker_pu_count(m, reserve));
+  const std::size_t workers_pus = std::size_t(detail::worker_pu_count(m, reserve));
+  const std::size_t slots = std::size_t(std::max(1, worker_slots));
+  const std::size_t used = std::min(slots, workers_pus);
+  worker_pu_count_ = int(used);
   if (!enabled_) return;
   if (reserve > 0 && m.pus.size() <= std::size_t(reserve))
     RAYMPI_LOG_WARN("cannot reserve {} PU(s) for the runtime: this rank has {} PU(s) ({}); nothing reserved",
                     reserve, m.pus.size(), m.cpuset);
-  const std::size_t workers_pus = std::size_t(detail::worker_pu_count(m, reserve));
-  std::size_t slots = std::size_t(std::max(1, worker_slots));
-  std::size_t used = std::min(slots, workers_pus);
   worker_pus_.assign(m.pus.begin(), m.pus.begin() + long(used));
-  all_workers_mask_ = list_of(worker_pus_);
+  all_workers_mask_ = pu_list(worker_pus_);
   wraps_ = slots > workers_pus;
-  if (m.pus.size() > used) runtime_mask_ = list_of(std::vector<unsigned>(m.pus.begin() + long(used), m.pus.end()));
+  if (m.pus.size() > used) runtime_mask_ = pu_list(std::vector<unsigned>(m.pus.begin() + long(used), m.pus.end()));
   if (wraps_)
     RAYMPI_LOG_DEBUG("{} worker slots on {} PU(s) ({}): workers share PUs round-robin", slots, workers_pus, m.cpuset);
 }
@@ -124,7 +116,6 @@ std::string Pinning::worker_mask(int slot) const {
 
 void Pinning::place_worker(int slot) const {
   if (enabled_) bind_thread(worker_mask(slot));
-
   if (!priority_.apply_to_this_thread()) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true))

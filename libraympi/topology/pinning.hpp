@@ -51,8 +51,6 @@ class Pinning {
   /// PUs worker threads run on (the rank's PUs when pinning is off).
   int worker_pu_count() const { return worker_pu_count_; }
 
-  const WorkerPriority& worker_priority() const { return priority_; }
-
   /// Places the calling thread as worker `slot` (slot < 0: an actor's
   /// thread): binds it (when enabled) and lowers its priority. A failure is a
   /// warning, logged once; the intended mask is recorded either way.

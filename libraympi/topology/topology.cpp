@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "raympi/errors.hpp"
 #include "topology/hwloc_handle.hpp"
@@ -146,17 +147,14 @@ Machine describe_machine(const HwlocHandle& h) {
   bool bound = m.this_system && hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) == 0;
   if (bound) hwloc_bitmap_and(set, set, hwloc_topology_get_allowed_cpuset(topo));
   if (!bound || hwloc_bitmap_iszero(set)) hwloc_bitmap_copy(set, hwloc_topology_get_allowed_cpuset(topo));
-  char* text = nullptr;
-  hwloc_bitmap_list_asprintf(&text, set);
-  m.cpuset = text ? text : "";
-  std::free(text);
-  auto per_core = cores_within(topo, set);
-  m.pus = cores_first(per_core);
-  m.cores = int(per_core.size());
   m.core_pus = cores_within(topo, hwloc_topology_get_allowed_cpuset(topo));
+  std::vector<unsigned> own;
+  int pu;
+  hwloc_bitmap_foreach_begin(pu, set) { own.push_back(unsigned(pu)); }
+  hwloc_bitmap_foreach_end();
   hwloc_bitmap_free(set);
   m.gpus = find_gpus(topo);
-  return m;
+  return narrowed_machine(m, own);  // the rank's cpuset, its PUs cores first, its cores
 }
 
 Machine load_machine(const std::string& xml_file) { return describe_machine(HwlocHandle(xml_file)); }
@@ -182,6 +180,52 @@ std::string topology_summary() {
   if (hwloc_obj_t root = hwloc_get_root_obj(topo); root && root->total_memory)
     s += ", " + std::to_string(root->total_memory >> 20) + " MiB memory";
   return s;
+}
+
+std::string pu_list(const std::vector<unsigned>& pus) {
+  hwloc_bitmap_t set = hwloc_bitmap_alloc();
+  for (unsigned pu : pus) hwloc_bitmap_set(set, pu);
+  char* text = nullptr;
+  hwloc_bitmap_list_asprintf(&text, set);
+  std::string s = text ? text : "";
+  std::free(text);
+  hwloc_bitmap_free(set);
+  return s;
+}
+
+std::vector<unsigned> parse_pu_list(const std::string& list) {
+  std::vector<unsigned> out;
+  hwloc_bitmap_t set = hwloc_bitmap_alloc();
+  if (hwloc_bitmap_list_sscanf(set, list.c_str()) == 0) {
+    int pu;
+    hwloc_bitmap_foreach_begin(pu, set) { out.push_back(unsigned(pu)); }
+    hwloc_bitmap_foreach_end();
+  }
+  hwloc_bitmap_free(set);
+  return out;
+}
+
+std::vector<std::vector<unsigned>> cores_in(const Machine& m, const std::set<unsigned>& pool) {
+  std::vector<std::vector<unsigned>> cores;
+  std::set<unsigned> seen;
+  for (auto& core : m.core_pus) {
+    std::vector<unsigned> in;
+    for (unsigned pu : core)
+      if (pool.count(pu)) in.push_back(pu), seen.insert(pu);
+    if (!in.empty()) cores.push_back(std::move(in));
+  }
+  for (unsigned pu : pool)
+    if (!seen.count(pu)) cores.push_back({pu});
+  return cores;
+}
+
+Machine narrowed_machine(const Machine& m, const std::vector<unsigned>& pus) {
+  Machine n = m;
+  auto cores = cores_in(m, std::set<unsigned>(pus.begin(), pus.end()));
+  n.pus = cores_first(cores);
+  n.cores = int(cores.size());
+  n.cpuset = pu_list(pus);
+  return n;
 }
 
 // First PU of every core, then the second of every core, ...: workers fill

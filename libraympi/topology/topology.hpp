@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,17 @@ std::string topology_summary();
 /// The PUs of `core_pus` (one list per core) in binding order: the first PU of
 /// every core, then the second, ...
 std::vector<unsigned> cores_first(const std::vector<std::vector<unsigned>>& core_pus);
+
+/// PUs in hwloc's list syntax ("0-3,6"), and back (an unreadable list: none).
+std::string pu_list(const std::vector<unsigned>& pus);
+std::vector<unsigned> parse_pu_list(const std::string& list);
+
+/// The cores of `m` (Machine::core_pus) restricted to `pool`, in topology
+/// order; PUs of the pool that no core lists come last, one "core" each.
+std::vector<std::vector<unsigned>> cores_in(const Machine& m, const std::set<unsigned>& pool);
+
+/// `m` narrowed to `pus`: cpuset, PUs cores first, and core count recomputed.
+Machine narrowed_machine(const Machine& m, const std::vector<unsigned>& pus);
 
 /// Number of PUs in this process's cpuset (local_machine().pus.size(), at least 1).
 int cpuset_pu_count();
