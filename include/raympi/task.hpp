@@ -162,10 +162,9 @@ class TaskCaller : public detail::DemandOptions<TaskCaller<Fn>> {
   template <class... A>
     requires(sizeof...(A) == Traits::arity)
   std::vector<Result> remote_batch(const std::vector<std::tuple<A...>>& calls) const {
-    std::vector<detail::TaskSubmission> subs;
-    subs.reserve(calls.size());
-    for (const auto& c : calls) subs.push_back(std::apply([&](const A&... a) { return submission(a...); }, c));
-    return results(detail::submit_tasks(std::move(subs)));
+    return submit_each(calls, [&](const std::tuple<A...>& c) {
+      return std::apply([&](const A&... a) { return submission(a...); }, c);
+    });
   }
 
   /// For a function of one parameter: one call per element of `args`.
@@ -176,10 +175,7 @@ class TaskCaller : public detail::DemandOptions<TaskCaller<Fn>> {
   template <class A>
     requires(Traits::arity == 1 && !detail::is_tuple_v<A>)
   std::vector<Result> remote_batch(const std::vector<A>& args) const {
-    std::vector<detail::TaskSubmission> subs;
-    subs.reserve(args.size());
-    for (const A& a : args) subs.push_back(submission(a));
-    return results(detail::submit_tasks(std::move(subs)));
+    return submit_each(args, [&](const A& a) { return submission(a); });
   }
 
  private:
@@ -198,10 +194,15 @@ class TaskCaller : public detail::DemandOptions<TaskCaller<Fn>> {
     return sub;
   }
 
-  static std::vector<Result> results(std::vector<detail::RefPtr> refs) {
+  /// One submission per element (`make(element)`), submitted together.
+  template <class Element, class Make>
+  std::vector<Result> submit_each(const std::vector<Element>& elements, Make make) const {
+    std::vector<detail::TaskSubmission> subs;
+    subs.reserve(elements.size());
+    for (const Element& e : elements) subs.push_back(make(e));
     std::vector<Result> out;
-    out.reserve(refs.size());
-    for (auto& r : refs) out.emplace_back(std::move(r));
+    out.reserve(subs.size());
+    for (auto& r : detail::submit_tasks(std::move(subs))) out.emplace_back(std::move(r));
     return out;
   }
 

@@ -41,11 +41,16 @@ TaskPtr TaskPipeline::make_task(TaskSubmission&& s, bool driver_thread, RefPtr& 
   return t;
 }
 
-RefPtr TaskPipeline::submit(TaskSubmission&& s) {
+bool TaskPipeline::begin_submission() {
   if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
   if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
   const bool driver_thread = !current_task();
   if (driver_thread) drop_finished();
+  return driver_thread;
+}
+
+RefPtr TaskPipeline::submit(TaskSubmission&& s) {
+  const bool driver_thread = begin_submission();
   RefPtr ref;
   TaskPtr t = make_task(std::move(s), driver_thread, ref);
   if (t->kind == TaskKind::actor_call) {
@@ -61,29 +66,26 @@ RefPtr TaskPipeline::submit(TaskSubmission&& s) {
 }
 
 std::vector<RefPtr> TaskPipeline::submit_batch(std::vector<TaskSubmission>&& subs) {
-  if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
-  if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
-  const bool driver_thread = !current_task();
-  if (driver_thread) drop_finished();
-  std::vector<RefPtr> refs(subs.size());
-  std::vector<TaskPtr> runnable;
-  runnable.reserve(subs.size());
-  t_batch_ready = &runnable;
-  try {
-    for (std::size_t i = 0; i < subs.size(); ++i) {
-      TaskPtr t = make_task(std::move(subs[i]), driver_thread, refs[i]);
-      cx_.owners->pending(refs[i]);
-      place(std::move(t));
-      // In chunks: workers start on the first tasks while the rest are submitted.
-      if (runnable.size() >= kBatchChunk) cx_.scheduler->enqueue_batch(runnable);
+  const bool driver_thread = begin_submission();
+  // Gathers the tasks ready to run here; what it holds when the batch ends
+  // (or a submission throws) is queued on the way out.
+  struct Gathering {
+    LocalScheduler& scheduler;
+    std::vector<TaskPtr> runnable;
+    explicit Gathering(LocalScheduler& s) : scheduler(s) { t_batch_ready = &runnable; }
+    ~Gathering() {
+      t_batch_ready = nullptr;
+      scheduler.enqueue_batch(runnable);
     }
-  } catch (...) {
-    t_batch_ready = nullptr;
-    cx_.scheduler->enqueue_batch(runnable);
-    throw;
+  } gathering(*cx_.scheduler);
+  std::vector<RefPtr> refs(subs.size());
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    TaskPtr t = make_task(std::move(subs[i]), driver_thread, refs[i]);
+    cx_.owners->pending(refs[i]);
+    place(std::move(t));
+    // In chunks: workers start on the first tasks while the rest are submitted.
+    if (gathering.runnable.size() >= kBatchChunk) cx_.scheduler->enqueue_batch(gathering.runnable);
   }
-  t_batch_ready = nullptr;
-  cx_.scheduler->enqueue_batch(runnable);
   return refs;
 }
 

@@ -69,6 +69,8 @@ class TaskPipeline {
  private:
   void place(TaskPtr t);
   void ready(TaskPtr t);
+  /// The checks and clean-up every submission starts with; true on the driver's thread.
+  bool begin_submission();
   /// A new task of `s`, its result's record created and pending (`ref`).
   TaskPtr make_task(TaskSubmission&& s, bool driver_thread, RefPtr& ref);
   /// The owner's record of a task's result (the one it holds, or found by id).

@@ -70,8 +70,7 @@ bool LocalScheduler::push_locked(TaskPtr t) {
 void LocalScheduler::enqueue(TaskPtr t) {
   std::lock_guard lk(mu_);
   if (stopping_ || !push_locked(std::move(t))) return;
-  if (idle_ > 0) wake_idle_locked();
-  else if (spinning_ == 0) maybe_add_worker_locked();
+  start_workers_locked(1);
 }
 
 void LocalScheduler::enqueue_batch(std::vector<TaskPtr>& tasks) {
@@ -81,10 +80,16 @@ void LocalScheduler::enqueue_batch(std::vector<TaskPtr>& tasks) {
   std::size_t fitting = 0;
   for (auto& t : tasks) fitting += push_locked(std::move(t));
   tasks.clear();
-  if (fitting == 0) return;
-  std::size_t woken = 0;
-  while (woken < fitting && wake_idle_locked()) ++woken;
-  if (woken == 0 && spinning_ == 0) maybe_add_worker_locked();
+  if (fitting > 0) start_workers_locked(fitting);
+}
+
+void LocalScheduler::start_workers_locked(std::size_t runnable) {
+  if (idle_ > 0) {
+    for (std::size_t i = 0; i < runnable && wake_idle_locked(); ++i) {
+    }
+  } else if (spinning_ == 0) {
+    maybe_add_worker_locked();
+  }
 }
 
 bool LocalScheduler::can_run_now(const ResourceDemand& d) {
@@ -150,9 +155,7 @@ void LocalScheduler::block(const ResourceDemand& d) {
 }
 
 void LocalScheduler::run_more_locked() {
-  if (!queue_head_fits_locked()) return;
-  if (idle_ > 0) wake_idle_locked();
-  else if (spinning_ == 0) maybe_add_worker_locked();
+  if (queue_head_fits_locked()) start_workers_locked(1);
 }
 
 void LocalScheduler::unblock(const ResourceDemand& d) {

@@ -98,6 +98,9 @@ class LocalScheduler {
   bool wake_idle_locked();
   /// Some queue's first task fits the free resources now.
   bool queue_head_fits_locked();
+  /// `runnable` queued tasks can start now: wake that many idle workers (each
+  /// once), or, with none idle and none spinning, add one.
+  void start_workers_locked(std::size_t runnable);
   /// Queues `t`; true when its demand fits the free resources now.
   bool push_locked(TaskPtr t);
   void run_more_locked();
