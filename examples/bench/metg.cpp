@@ -36,6 +36,7 @@
 // checksum; their final rows must agree to the bit at every point (exit 1 if not).
 #include <raympi/raympi.hpp>
 
+#include "metg_graph.hpp"
 #include "polite_barrier.hpp"
 
 #include <time.h>
@@ -55,79 +56,6 @@
 #include <vector>
 
 namespace metg {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// ---------------------------------------------------------------------------
-// The task graph, its kernel and its checksum: shared by both implementations.
-
-/// A task's output: four doubles.
-using Value = std::array<double, 4>;
-constexpr int kLanes = 4;
-/// One kernel iteration is `x = x * a + b` on each of the 4 lanes: one multiply
-/// and one add per lane (not fused: the build is ISO C++, where GCC does not
-/// contract), 8 FLOP. The lanes are independent chains of dependent operations.
-constexpr double kFlopsPerIteration = 2.0 * kLanes;
-
-/// The shape of the graph: `steps` rows of `width` tasks.
-struct Graph {
-  int steps = 0, width = 0;
-  double tasks() const { return double(steps) * width; }
-  bool has_left(int i) const { return i > 0; }
-  bool has_right(int i) const { return i + 1 < width; }
-};
-
-/// @brief Task (t, i): a weighted mean of its inputs (null where clipped, and
-/// at t = 0) plus a term unique to (t, i, lane), then `iterations` kernel
-/// iterations. Not inlined, so that both implementations run the same machine
-/// code and their results agree to the bit.
-[[gnu::noinline]] Value stencil_point(int t, int i, const Value* left, const Value* centre, const Value* right,
-                                      std::int64_t iterations) {
-  constexpr double kWeight[3] = {0.25, 0.5, 0.125};  // asymmetric: swapped neighbours change the result
-  const Value* in[3] = {left, centre, right};
-  Value x{};
-  double total = 0;
-  for (int k = 0; k < 3; ++k) {
-    if (!in[k]) continue;
-    for (int j = 0; j < kLanes; ++j) x[j] += kWeight[k] * (*in[k])[j];
-    total += kWeight[k];
-  }
-  for (int j = 0; j < kLanes; ++j) x[j] = (total > 0 ? x[j] / total : 0.0) + 1e-3 * ((t * 131 + i * 31 + j * 7) % 101);
-  // a just below 1 and tiny b: the values stay near 1 and keep their inputs'
-  // bits through millions of iterations (a contracting map would forget them).
-  constexpr double a = 1.0 - 0x1p-32;
-  constexpr Value b = {0x1p-40, 0x1p-41, 0x1p-42, 0x1p-43};
-  for (std::int64_t n = 0; n < iterations; ++n)
-    for (int j = 0; j < kLanes; ++j) x[j] = x[j] * a + b[j];
-  return x;
-}
-
-/// @brief The final row's checksum, weighted by position so that a column in
-/// the wrong place changes it.
-double checksum(const std::vector<Value>& row) {
-  double s = 0;
-  for (std::size_t i = 0; i < row.size(); ++i)
-    for (int j = 0; j < kLanes; ++j) s += row[i][j] * (1.0 + double(i) + 0.25 * j);
-  return s;
-}
-
-/// @brief Nanoseconds per kernel iteration on the calling thread: the best of
-/// 5 calls of at least 5 ms each (the best, so that a busy moment does not count).
-double ns_per_iteration() {
-  static volatile double sink = 0;  // keeps the calls
-  auto timed = [](std::int64_t n) {
-    auto t0 = Clock::now();
-    sink = sink + stencil_point(0, 0, nullptr, nullptr, nullptr, n)[0];
-    return seconds_since(t0);
-  };
-  std::int64_t n = 1 << 12;
-  while (timed(n) < 0.005) n *= 2;
-  double best = timed(n);
-  for (int k = 0; k < 4; ++k) best = std::min(best, timed(n));
-  return best * 1e9 / double(n);
-}
 
 // ---------------------------------------------------------------------------
 // Options and the plan of the run
@@ -225,12 +153,6 @@ struct Plan {
 // ---------------------------------------------------------------------------
 // Sweeps
 
-/// One run of the graph: wall time, and the final row's checksum (where known).
-struct Run {
-  double seconds = 0;
-  double checksum = 0;
-};
-
 /// One system's sweep: per point (coarse to fine) the median wall time and the checksum.
 struct Sweep {
   std::vector<double> seconds;
@@ -320,61 +242,6 @@ Run run_raympi(const Graph& g, std::int64_t iterations, const std::vector<NodeCa
   }
   std::vector<Value> last = raympi::get(prev);
   return {seconds_since(t0), checksum(last)};
-}
-
-// ---------------------------------------------------------------------------
-// The plain-MPI implementation
-
-/// Columns in contiguous blocks: process p owns [first(p), first(p + 1)).
-struct Blocks {
-  int width, procs;
-  int first(int p) const { return int(std::int64_t(p) * width / procs); }
-  int owner(int col) const { return int((std::int64_t(col + 1) * procs - 1) / width); }
-};
-
-/// @brief Runs the graph once on `comm`: each process computes its columns
-/// row by row and swaps its boundary columns with its neighbours (Isend/Irecv)
-/// after each row. Times barrier to barrier; the checksum is valid on process 0.
-Run run_mpi(MPI_Comm comm, const Graph& g, std::int64_t iterations) {
-  int p = 0, procs = 1;
-  MPI_Comm_rank(comm, &p);
-  MPI_Comm_size(comm, &procs);
-  const Blocks b{g.width, procs};
-  const int c0 = b.first(p), n = b.first(p + 1) - c0;
-  // Columns c0 - 1 .. c0 + n: the halos at both ends.
-  std::vector<Value> prev(std::size_t(n) + 2), next(std::size_t(n) + 2);
-  const int left = n > 0 && c0 > 0 ? b.owner(c0 - 1) : MPI_PROC_NULL;
-  const int right = n > 0 && c0 + n < g.width ? b.owner(c0 + n) : MPI_PROC_NULL;
-  MPI_Barrier(comm);
-  const double t0 = MPI_Wtime();
-  for (int t = 0; t < g.steps && n > 0; ++t) {
-    for (int k = 1; k <= n; ++k) {
-      const int i = c0 + k - 1;
-      next[k] = t == 0 ? stencil_point(0, i, nullptr, nullptr, nullptr, iterations)
-                       : stencil_point(t, i, g.has_left(i) ? &prev[k - 1] : nullptr, &prev[k],
-                                       g.has_right(i) ? &prev[k + 1] : nullptr, iterations);
-    }
-    if (t + 1 < g.steps) {  // the last row has no readers
-      MPI_Request req[4];
-      MPI_Irecv(next[0].data(), kLanes, MPI_DOUBLE, left, 0, comm, &req[0]);
-      MPI_Irecv(next[n + 1].data(), kLanes, MPI_DOUBLE, right, 0, comm, &req[1]);
-      MPI_Isend(next[1].data(), kLanes, MPI_DOUBLE, left, 0, comm, &req[2]);
-      MPI_Isend(next[n].data(), kLanes, MPI_DOUBLE, right, 0, comm, &req[3]);
-      MPI_Waitall(4, req, MPI_STATUSES_IGNORE);
-    }
-    std::swap(prev, next);
-  }
-  MPI_Barrier(comm);
-  const double seconds = MPI_Wtime() - t0;
-  // The final row on process 0, for the checksum (not timed).
-  std::vector<int> counts(static_cast<std::size_t>(procs)), displs(static_cast<std::size_t>(procs));
-  for (int q = 0; q < procs; ++q) {
-    counts[q] = kLanes * (b.first(q + 1) - b.first(q));
-    displs[q] = kLanes * b.first(q);
-  }
-  std::vector<Value> row(p == 0 ? static_cast<std::size_t>(g.width) : 0);
-  MPI_Gatherv(prev[1].data(), kLanes * n, MPI_DOUBLE, row.data(), counts.data(), displs.data(), MPI_DOUBLE, 0, comm);
-  return {seconds, p == 0 ? checksum(row) : 0.0};
 }
 
 // ---------------------------------------------------------------------------
