@@ -79,7 +79,10 @@ Config resolve_config(Config cfg, const Machine& share) {
   };
   whole(cfg.reserve_runtime_cpus, "RAYMPI_RESERVE_CPUS", 0);
   whole(cfg.inline_get, "RAYMPI_INLINE_GET", 1);
-  if (cfg.worker_priority.empty()) cfg.worker_priority = env("RAYMPI_WORKER_PRIORITY") ? env("RAYMPI_WORKER_PRIORITY") : "normal";
+  if (cfg.worker_priority.empty()) {
+    const char* v = env("RAYMPI_WORKER_PRIORITY");
+    cfg.worker_priority = v ? v : "normal";
+  }
   WorkerPriority::parse(cfg.worker_priority);  // a clear error at init, on every rank
   if (cfg.inline_get > 1) throw Error("raympi: RAYMPI_INLINE_GET / Config::inline_get must be 0 or 1");
   if (cfg.num_cpus < 0) {

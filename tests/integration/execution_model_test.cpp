@@ -26,12 +26,12 @@
 #include <cstdint>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/thread_priority.hpp"
+#include "topology/topology.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -40,15 +40,8 @@ using Clock = std::chrono::steady_clock;
 
 // "0-3,6" -> {0,1,2,3,6}
 std::set<int> parse_list(const std::string& list) {
-  std::set<int> out;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (item.empty()) continue;
-    std::size_t dash = item.find('-');
-    int lo = std::stoi(item.substr(0, dash)), hi = dash == std::string::npos ? lo : std::stoi(item.substr(dash + 1));
-    for (int pu = lo; pu <= hi; ++pu) out.insert(pu);
-  }
-  return out;
+  auto pus = raympi::detail::parse_pu_list(list);
+  return {pus.begin(), pus.end()};
 }
 
 // The PUs the calling thread may run on, as the kernel says.
