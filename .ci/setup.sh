@@ -13,6 +13,7 @@ packages=(
   libhdf5-openmpi-dev
   libcereal-dev libgtest-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
   slurm-wlm munge libpmix-dev
+  chromium python3  # tests/timeline: raympi timeline's page in headless Chromium
 )
 
 if command -v dpkg-query >/dev/null 2>&1; then

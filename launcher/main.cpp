@@ -4,6 +4,7 @@
 //              [--object-store-memory SIZE] [--timeline FILE] [--hosts H,...] [-v] [--dry-run]
 //              -- PROGRAM [ARGS...]
 //   raympi info
+//   raympi timeline TRACE.json [-o VIEW.html]
 //
 // Exit status: the application's (128 + signal if a signal ended it); 2 for
 // a mistaken command line; 127 when mpirun/srun cannot be started.
@@ -20,6 +21,7 @@
 #include "machine_info.hpp"
 #include "plan.hpp"
 #include "run_job.hpp"
+#include "timeline_view.hpp"
 
 namespace {
 
@@ -28,6 +30,7 @@ constexpr const char* kUsage =
     "                  [--object-store-memory SIZE] [--timeline FILE] [--hosts H1,H2,...] [-v] [--dry-run]\n"
     "                  -- PROGRAM [ARGS...]\n"
     "       raympi info\n"
+    "       raympi timeline TRACE.json [-o VIEW.html]\n"
     "       raympi --help | raympi run --help\n";
 
 // "-n abc" -> "--nodes: 'abc' is not a whole number > 0" (CLI11's own range
@@ -83,13 +86,17 @@ int main(int argc, char** argv) {
   run->add_flag("--dry-run", opt.dry_run, "print the launcher command, environment and layout; start nothing");
   run->footer("Put the program after --: raympi run -n 2 -- ./app args");
   CLI::App* info = app.add_subcommand("info", "the local machine as raympi sees it: topology, CPUs, GPUs, environment");
+  std::string trace_path, view_path;
+  CLI::App* timeline = app.add_subcommand("timeline", "write a Chrome trace (raympi run --timeline) as one self-contained HTML page");
+  timeline->add_option("trace", trace_path, "the trace (JSON) to show")->required();
+  timeline->add_option("-o,--output", view_path, "the page to write (default: TRACE with .json replaced by .html)");
 
   const std::string first_word = args.empty() ? "" : args.front();
   try {
     std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
     app.parse(args);
   } catch (const CLI::CallForHelp&) {
-    std::cout << (run->parsed() ? run->help() : app.help());
+    std::cout << (run->parsed() ? run->help() : timeline->parsed() ? timeline->help() : app.help());
     return 0;
   } catch (const CLI::ExtrasError& e) {
     return usage_error(std::string(e.what()) + " (options go before --, the program and its arguments after it)");
@@ -105,6 +112,19 @@ int main(int argc, char** argv) {
     if (has_separator) return usage_error("raympi info takes no program");
     std::cout << machine_info();
     return 0;
+  }
+  if (timeline->parsed()) {
+    if (has_separator) return usage_error("raympi timeline takes no program");
+    try {
+      if (view_path.empty()) view_path = default_view_path(trace_path);
+      const TimelineSummary sum = write_timeline_view(trace_path, view_path);
+      std::cout << "raympi timeline: wrote " << view_path << " (" << sum.bars << " bars, " << sum.flows
+                << " dependency arrows, from " << sum.events << " events)\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << '\n';
+      return 1;
+    }
   }
   if (!has_separator) return usage_error("no program to run: put it after --, e.g. raympi run -n 2 -- ./app");
 

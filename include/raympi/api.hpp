@@ -286,6 +286,28 @@ std::map<std::string, double> available_resources();
 /// @endcode
 std::vector<NodeInfo> nodes();
 
+/// @brief Writes a Chrome trace (Trace Event JSON) of every task and actor
+/// call so far to `path`: one process per node rank, one row per worker and
+/// per actor, flow arrows from each task to the tasks that consumed its
+/// result, object transfers and spills on a transport row. Opens in
+/// chrome://tracing, Perfetto, or as HTML through `raympi timeline` (docs/timeline.md).
+/// Driver only; gathers every node's records (memory and HDF5 event log).
+///
+/// @code
+/// raympi::timeline("trace.json");
+/// @endcode
+void timeline(const std::string& path);
+
+/// @brief A table of the job so far: tasks and actor calls per function
+/// (count, mean/max/total duration, failures, retries), per node (tasks,
+/// busy %, bytes in/out, spilled bytes), objects created and freed. Also
+/// printed at shutdown with `RAYMPI_SUMMARY=1`.
+///
+/// @code
+/// std::cout << raympi::summary();
+/// @endcode
+std::string summary();
+
 /// @brief The MPI rank this code runs on (driver or task).
 ///
 /// @code

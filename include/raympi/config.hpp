@@ -30,8 +30,18 @@ struct Config {
   std::size_t object_store_memory = 0;
   /// Where spilled objects go; default: a per-job folder under $TMPDIR. `RAYMPI_SPILL_DIR`.
   std::string spill_directory;
-  /// If set, a Chrome trace is written there at shutdown. `RAYMPI_TIMELINE`.
+  /// If set, a Chrome trace of every task is written there at shutdown
+  /// (docs/timeline.md). `RAYMPI_TIMELINE`.
   std::string timeline;
+  /// Event records each node rank keeps in memory before it appends them to
+  /// the job's HDF5 event log; 0: `RAYMPI_EVENT_BUFFER`, else 100,000.
+  std::size_t event_buffer = 0;
+  /// If set, the job's event log (every task, dependency and transfer) is
+  /// kept in this HDF5 file after the job; otherwise it lives in the job's
+  /// folder and goes with it. `RAYMPI_EVENT_LOG`.
+  std::string event_log;
+  /// Print summary() to stderr at shutdown. -1: `RAYMPI_SUMMARY`, else 0.
+  int summary = -1;
   /// hwloc-bind each worker thread to one PU of the rank's cpuset (cores before
   /// hyperthreads; round-robin when slots outnumber PUs) and raympi's own threads to the PUs left.
   bool pin_workers = true;
@@ -50,6 +60,11 @@ struct Config {
   /// task on the waiting thread (fastest; a worker would only pick it up
   /// later). 0 sends every task through a worker. -1: `RAYMPI_INLINE_GET`, else 1.
   int inline_get = -1;
+  /// A get or wait of the driver on 1,000 or more objects that lasts over 2 s
+  /// shows one updating line on stderr: done / total, rate, ETA. -1: `RAYMPI_PROGRESS`,
+  /// else only when stderr is a terminal; 0: never; 1: always (where stderr is not
+  /// a terminal, plain lines every 2 s instead of one line rewritten in place).
+  int progress = -1;
   /// trace, debug, info, warn, error, off; empty: `RAYMPI_LOG_LEVEL`, else warn.
   std::string log_level;
   /// Period of node heartbeats to the GCS. `RAYMPI_HEARTBEAT_MS`.

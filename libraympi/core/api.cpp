@@ -54,6 +54,14 @@ RefPtr lookup_actor(const std::string& name, const std::type_info& cls) {
 
 }  // namespace detail
 
+void timeline(const std::string& path) {
+  detail::Runtime& r = detail::rt("timeline");
+  if (detail::current_task()) throw Error("raympi::timeline: call it on the driver, not inside a task");
+  r.timeline().write_trace(path);
+}
+
+std::string summary() { return detail::rt("summary").timeline().summary(); }
+
 std::vector<NodeInfo> nodes() {
   detail::Runtime& rt = detail::rt("nodes");
   auto reply = rt.context().gcs->query(detail::GcsQueryKind::nodes);

@@ -85,6 +85,14 @@ Config resolve_config(Config cfg, const Machine& share) {
   }
   WorkerPriority::parse(cfg.worker_priority);  // a clear error at init, on every rank
   if (cfg.inline_get > 1) throw Error("raympi: RAYMPI_INLINE_GET / Config::inline_get must be 0 or 1");
+  if (cfg.progress < 0)
+    if (auto v = env("RAYMPI_PROGRESS")) {
+      if (std::string(v) != "0" && std::string(v) != "1")
+        throw Error(std::string("raympi: RAYMPI_PROGRESS='") + v +
+                    "' must be 0 or 1 (unset: only when stderr is a terminal)");
+      cfg.progress = v[0] - '0';
+    }
+  if (cfg.progress > 1) throw Error("raympi: Config::progress must be -1 (auto), 0 or 1");
   if (cfg.num_cpus < 0) {
     if (auto v = env("RAYMPI_NUM_CPUS")) cfg.num_cpus = parse_number(v, "RAYMPI_NUM_CPUS");
     else cfg.num_cpus = double(worker_pu_count(share, cfg.reserve_runtime_cpus));
@@ -109,6 +117,15 @@ Config resolve_config(Config cfg, const Machine& share) {
   }
   if (cfg.timeline.empty())
     if (auto v = env("RAYMPI_TIMELINE")) cfg.timeline = v;
+  if (cfg.event_log.empty())
+    if (auto v = env("RAYMPI_EVENT_LOG")) cfg.event_log = v;
+  if (cfg.event_buffer == 0) {
+    double n = env("RAYMPI_EVENT_BUFFER") ? parse_number(env("RAYMPI_EVENT_BUFFER"), "RAYMPI_EVENT_BUFFER") : 100000;
+    if (n < 16) throw Error("raympi: RAYMPI_EVENT_BUFFER / Config::event_buffer must be at least 16 records");
+    cfg.event_buffer = std::size_t(n);
+  }
+  whole(cfg.summary, "RAYMPI_SUMMARY", 0);
+  if (cfg.summary > 1) throw Error("raympi: RAYMPI_SUMMARY / Config::summary must be 0 or 1");
   if (cfg.log_level.empty()) cfg.log_level = env("RAYMPI_LOG_LEVEL") ? env("RAYMPI_LOG_LEVEL") : "warn";
   if (cfg.heartbeat_period.count() < 0)
     cfg.heartbeat_period = std::chrono::milliseconds(

@@ -33,6 +33,7 @@ class ActorTable;
 class GcsClient;
 class GcsServer;
 class GlobalScheduler;
+class TimelineService;
 
 using Clock = std::chrono::steady_clock;
 
@@ -62,6 +63,8 @@ struct Context {
   Roles roles;
   int rank = 0;
   std::vector<NodeDesc> nodes;
+  /// The job clock's zero on this rank's steady clock (rank 0's start; see
+  /// timeline/clock_sync): times in task records line up across ranks.
   Clock::time_point epoch = Clock::now();
   std::atomic<bool> stopping{false};
 
@@ -82,10 +85,12 @@ struct Context {
   ActorTable* actors = nullptr;
   GcsClient* gcs = nullptr;
   GcsServer* gcs_server = nullptr;     // the GCS rank only
+  TimelineService* timeline = nullptr; // event records, trace, summary
 
   bool is_node() const { return roles.is_node(rank); }
   bool is_driver() const { return rank == roles.first_node; }
-  double now_seconds() const { return std::chrono::duration<double>(Clock::now() - epoch).count(); }
+  double now_seconds() const { return seconds_at(Clock::now()); }
+  double seconds_at(Clock::time_point t) const { return std::chrono::duration<double>(t - epoch).count(); }
   /// Sends a control message (to this rank too: it loops back through the progress thread).
   void send(int dst, Buffer msg) const;
 };

@@ -4,6 +4,7 @@
 #include "core/context.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
+#include "core/timeline_service.hpp"
 #include "store/object_store.hpp"
 #include "transport/ucx_plane.hpp"
 
@@ -86,7 +87,10 @@ void Fetcher::on_location(const LocationMsg& m, const Buffer& bytes) {
     {
       std::lock_guard lk(mu_);
       auto it = fetching_.find(m.id);
-      if (it != fetching_.end()) it->second.pulling_from = l;
+      if (it != fetching_.end()) {
+        it->second.pulling_from = l;
+        it->second.pull_began = Clock::now();
+      }
     }
     // The data plane watches the holder from now on: if it dies before or
     // while it answers, fail_pulls_from() fails this fetch instead of leaving it waiting.
@@ -140,6 +144,7 @@ void Fetcher::on_pull(int src, const Buffer& msg) {
     // keeps them alive until the send completes, even if the store drops them).
     d.size = o->bytes.size;
     d.ucx_tag = cx_.data->next_tag();
+    cx_.timeline->served(d.size);
     cx_.send(src, encode_msg(MsgType::data, d));
     cx_.data->send(src, d.ucx_tag, o->bytes, [this, id, src](const std::string& error) {
       if (!error.empty())
@@ -147,7 +152,18 @@ void Fetcher::on_pull(int src, const Buffer& msg) {
     });
     return;
   }
+  if (d.found) cx_.timeline->served(o->bytes.size);
   cx_.send(src, encode_msg(MsgType::data, d, d.found ? &o->bytes : nullptr));
+}
+
+void Fetcher::pulled(ObjectId id, int src, std::uint64_t bytes) {
+  Clock::time_point began = Clock::now();
+  {
+    std::lock_guard lk(mu_);
+    auto it = fetching_.find(id);
+    if (it != fetching_.end() && it->second.pull_began != Clock::time_point{}) began = it->second.pull_began;
+  }
+  cx_.timeline->pulled(id, src, bytes, began);
 }
 
 void Fetcher::on_data(int src, const Buffer& msg) {
@@ -155,7 +171,10 @@ void Fetcher::on_data(int src, const Buffer& msg) {
   auto d = decode_msg<DataMsg>(msg, &bytes);
   if (d.found && d.ucx_tag != 0) {
     cx_.data->recv(src, d.ucx_tag, d.size, [this, id = d.id, src](Buffer b, const std::string& error) {
-      if (error.empty()) store_copy(id, b);
+      if (error.empty()) {
+        pulled(id, src, b.size);
+        store_copy(id, b);
+      }
       else
         fail(id, "raympi::ObjectLostError: object " + std::to_string(id.value) +
                      " could not be transferred from rank " + std::to_string(src) + ": " + error);
@@ -163,6 +182,7 @@ void Fetcher::on_data(int src, const Buffer& msg) {
     return;
   }
   if (d.found) {
+    pulled(d.id, src, bytes.size);
     store_copy(d.id, bytes);
     return;
   }

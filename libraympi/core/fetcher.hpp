@@ -2,6 +2,7 @@
 // Bringing objects to this node: locate at the owner, pull from a holder,
 // store the copy; concurrent fetches of one object share one pull.
 
+#include <chrono>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,8 @@ class Fetcher {
   std::size_t count();
 
  private:
+  /// An object's bytes arrived from `src`: counted and recorded as a transfer.
+  void pulled(ObjectId id, int src, std::uint64_t bytes);
   void complete(ObjectId id, const StoredPtr& o);
   /// Ends the fetch with an error object (ObjectLostError unless told otherwise).
   void fail(ObjectId id, std::string message, ErrorKind kind = ErrorKind::object_lost);
@@ -52,6 +55,7 @@ class Fetcher {
     std::vector<Callback> callbacks;
     int attempts = 0;      // pulls answered "not found"
     int pulling_from = -1; // the rank a pull went to
+    std::chrono::steady_clock::time_point pull_began{};  // for the timeline's transfer span
   };
   Context& cx_;
   AdaptiveMutex mu_;  // fetching_

@@ -8,23 +8,37 @@ namespace raympi::detail {
 
 GcsClient::GcsClient(Context& cx) : cx_(cx) {}
 
-void GcsClient::record_task(TaskEvent ev) {
-  if (ev.error != ErrorKind::none) failed_.fetch_add(1, std::memory_order_relaxed);
+void GcsClient::record_task(const TaskRecord& t) {
+  const bool failed = t.error != 0;
+  if (failed) failed_.fetch_add(1, std::memory_order_relaxed);
   finished_.fetch_add(1, std::memory_order_relaxed);
+  const double took = t.finished > t.started ? t.finished - t.started : 0.0;
+  FunctionStats one;
+  one.count = 1;
+  one.failed = failed ? 1 : 0;
+  one.retries = t.attempts > 1 ? std::uint64_t(t.attempts - 1) : 0;
+  one.total_s = one.max_s = took;
   std::lock_guard lk(events_mu_);
-  if (tasks_.size() < kTaskRecords) {
-    tasks_.push_back(std::move(ev));
-    return;
-  }
-  tasks_[next_task_] = std::move(ev);
-  next_task_ = (next_task_ + 1) % kTaskRecords;
+  // Keyed by name: a string per task costs a map search, not an allocation once present.
+  auto it = events_.functions.find(std::string_view(t.name_view()));
+  if (it == events_.functions.end()) it = events_.functions.emplace(std::string(t.name_view()), FunctionStats{}).first;
+  it->second.add(one);
+  ++events_.node_stats.tasks;
+  events_.node_stats.busy_s += took;
 }
 
-std::vector<TaskEvent> GcsClient::recent_tasks() {
+void GcsClient::bytes_in(std::uint64_t n) {
   std::lock_guard lk(events_mu_);
-  std::vector<TaskEvent> out(tasks_.begin() + std::ptrdiff_t(next_task_), tasks_.end());
-  out.insert(out.end(), tasks_.begin(), tasks_.begin() + std::ptrdiff_t(next_task_));
-  return out;
+  events_.node_stats.bytes_in += n;
+}
+void GcsClient::bytes_out(std::uint64_t n) {
+  std::lock_guard lk(events_mu_);
+  events_.node_stats.bytes_out += n;
+}
+void GcsClient::spilled(std::uint64_t n) {
+  std::lock_guard lk(events_mu_);
+  events_.node_stats.spilled_bytes += n;
+  ++events_.node_stats.spills;
 }
 
 void GcsClient::record_actor(ActorEvent ev) {
@@ -46,6 +60,8 @@ void GcsClient::flush() {
   {
     std::lock_guard lk(events_mu_);
     std::swap(batch.actors, events_.actors);
+    std::swap(batch.functions, events_.functions);
+    std::swap(batch.node_stats, events_.node_stats);
   }
   batch.tasks_failed = failed_.exchange(0, std::memory_order_relaxed);  // before finished: failed <= finished
   batch.tasks_finished = finished_.exchange(0, std::memory_order_relaxed);

@@ -1,7 +1,8 @@
 #pragma once
 // Every rank's link to the GCS: the event batcher (actor events, task and
-// object counts, sent every few milliseconds off the task path), the node's
-// own bounded record of its finished tasks, and queries with their replies.
+// object counts, per-function and per-node aggregates, sent every few
+// milliseconds off the task path) and queries with their replies. One record
+// per task goes to the node's event log (timeline/event_log), never here.
 
 #include <atomic>
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "base/adaptive_mutex.hpp"
 #include "serialization/messages.hpp"
+#include "timeline/records.hpp"
 
 namespace raympi::detail {
 
@@ -22,12 +24,13 @@ class GcsClient {
  public:
   explicit GcsClient(Context& cx);
 
-  /// A task or actor call ended here: counted for the GCS, recorded in this
-  /// node's buffer of its newest kTaskRecords tasks.
-  void record_task(TaskEvent ev);
-  /// This node's newest task records, oldest first.
-  std::vector<TaskEvent> recent_tasks();
-  static constexpr std::size_t kTaskRecords = 100000;
+  /// A task or actor call ended here: counted and added to its function's and
+  /// this node's aggregates for the GCS.
+  void record_task(const TaskRecord& t);
+  /// Object bytes this node received (pulls), sent (served pulls), or spilled.
+  void bytes_in(std::uint64_t n);
+  void bytes_out(std::uint64_t n);
+  void spilled(std::uint64_t n);
   void record_actor(ActorEvent ev);
   void object_created() { created_.fetch_add(1, std::memory_order_relaxed); }
   void object_freed() { freed_.fetch_add(1, std::memory_order_relaxed); }
@@ -47,10 +50,8 @@ class GcsClient {
 
  private:
   Context& cx_;
-  alignas(64) AdaptiveMutex events_mu_;  // events_, tasks_, next_task_
-  GcsEventsMsg events_;            // actor events (counts are below)
-  std::vector<TaskEvent> tasks_;   // ring of the newest kTaskRecords
-  std::size_t next_task_ = 0;      // where the next record goes once the ring is full
+  alignas(64) AdaptiveMutex events_mu_;  // events_
+  GcsEventsMsg events_;  // actor events and aggregates (counts are below)
   alignas(64) std::atomic<std::uint64_t> finished_{0}, failed_{0};  // counted by workers
   alignas(64) std::atomic<std::uint64_t> created_{0}, freed_{0};    // by owners
   std::mutex query_mu_;  // queries_, next_query_

@@ -21,7 +21,8 @@ GcsReplyMsg GcsServer::answer(const GcsQueryMsg& q) {
   r.request = q.request;
   switch (q.kind) {
     case GcsQueryKind::nodes:
-    case GcsQueryKind::tables: return gcs_->answer(q);
+    case GcsQueryKind::tables:
+    case GcsQueryKind::summary: return gcs_->answer(q);
     case GcsQueryKind::actor_register: {
       RefPtr pin = std::move(cx_.objects->claim({q.actor}, q.minter)[0]);
       r.error = gcs_->register_actor(q.name, q.actor, q.actor_class);

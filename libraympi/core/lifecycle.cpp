@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "timeline/clock_sync.hpp"
 #include "base/log.hpp"
 #include "core/config.hpp"
 #include "core/registry.hpp"
@@ -169,6 +170,7 @@ void teardown(Session& s) {
     s.runtime.reset();
     return;
   }
+  if (s.runtime) s.runtime->timeline().write_event_log(s.comm);  // collective: the merged HDF5 log, if asked for
   s.runtime.reset();
   if (s.comm != MPI_COMM_NULL) MPI_Comm_free(&s.comm);
   int finalized = 0;
@@ -200,6 +202,9 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   opts.roles = roles;
   opts.rank = rank;
   opts.nodes = exchange_nodes(s->comm, roles, cfg, share.machine);
+  const JobClock clock = synchronize_job_clock(s->comm);  // task times line up across hosts
+  opts.epoch = clock.epoch;
+  opts.clock_error_us = clock.error_us;
   // One spill folder per job and user, named by rank 0 (its host, pid and start time).
   opts.job_tag = allgather_strings(s->comm, rank == 0 ? job_tag() : std::string())[0];
   opts.function_keys = registry_keys();

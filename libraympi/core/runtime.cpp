@@ -1,8 +1,10 @@
 #include "core/runtime.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/log.hpp"
+#include "timeline/thread_row.hpp"
 #include "raympi/errors.hpp"
 
 namespace raympi::detail {
@@ -36,6 +38,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
                               [this](ObjectRecord& r) { owners_.free(r); },
                               [this](ObjectId actor) { router_.forget(actor); }}) {
   cx_.cfg = std::move(opts.cfg);
+  cx_.epoch = opts.epoch;
   waiters_.set_inline_get(cx_.cfg.inline_get != 0);
   cx_.roles = opts.roles;
   cx_.rank = opts.rank;
@@ -51,6 +54,9 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
   cx_.router = &router_;
   cx_.actors = &actors_;
   cx_.gcs = &gcs_;
+  timeline_ = std::make_unique<TimelineService>(cx_, cx_.cfg.spill_directory + "/raympi-" + opts.job_tag,
+                                                opts.clock_error_us);
+  cx_.timeline = timeline_.get();
   objects_.bind_process();
   if (data_) data_->on_peer_failed([this](int r) { peer_failed(r); });
   if (cx_.is_node()) {
@@ -61,9 +67,17 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
     ResourceSet total;
     for (auto& n : cx_.nodes)
       if (n.rank == cx_.rank) total = n.total;
-    // Every worker thread (and actor thread, slot -1) starts bound to its PU, at the workers' priority.
-    auto on_start = [p = pinning_](int slot) {
+    store_.set_observer([this](TransferKind kind, ObjectId id, std::uint64_t bytes, Clock::time_point began,
+                               Clock::time_point ended) { timeline_->stored(kind, id, bytes, began, ended); });
+    // Every worker thread (and actor thread, slot -1) starts bound to its PU, at
+    // the workers' priority, and takes its timeline row (extra workers: rows
+    // after the base workers').
+    auto on_start = [p = pinning_, extra = std::make_shared<std::atomic<int>>(
+                                       LocalScheduler::base_workers_for(cx_.cfg.num_cpus))](int slot) {
       if (p) p->place_worker(slot);
+      int pu = -1;
+      if (p && p->enabled() && slot >= 0) pu = std::stoi(p->worker_mask(slot));
+      set_this_thread_row(slot >= 0 ? slot : extra->fetch_add(1), pu);
     };
     scheduler_ = std::make_unique<LocalScheduler>(total, cx_.cfg.spin_us,
                                                   [this](const TaskPtr& t) { tasks_.execute(t); }, on_start);
@@ -150,6 +164,8 @@ void Runtime::on_message(int src, Buffer msg) {
       case MsgType::actor_kill: actors_.on_kill(decode_msg<ActorKillMsg>(msg)); break;
       case MsgType::actor_release: actors_.on_release(decode_msg<IdMsg>(msg).id); break;
       case MsgType::actor_caller_done: actors_.on_caller_done(decode_msg<ActorCallerDoneMsg>(msg)); break;
+      case MsgType::timeline_request: timeline_->on_request(src, msg); break;
+      case MsgType::timeline_reply: timeline_->on_reply(src, msg); break;
       case MsgType::shutdown: on_shutdown(msg); break;
       case MsgType::shutdown_ack: {
         std::lock_guard lk(life_mu_);
@@ -256,6 +272,27 @@ void Runtime::peer_failed(int rank) {
 }
 
 void Runtime::shutdown_job(int exit_code) {
+  if (!lost_peers()) {
+    // While every node still serves: the trace and summary asked for at shutdown.
+    if (!cx_.cfg.timeline.empty()) {
+      try {
+        TraceCounts c = timeline_->write_trace(cx_.cfg.timeline);
+        RAYMPI_LOG_INFO("timeline: {} spans, {} flows, {} transfers written to {}", c.spans, c.flows, c.transfers,
+                        cx_.cfg.timeline);
+      } catch (const std::exception& e) {
+        RAYMPI_LOG_ERROR("timeline: {}", e.what());
+      }
+    }
+    if (cx_.cfg.summary == 1) {
+      try {
+        std::fputs(timeline_->summary().c_str(), stderr);
+      } catch (const std::exception& e) {
+        RAYMPI_LOG_ERROR("summary: {}", e.what());
+      }
+    }
+  } else if (!cx_.cfg.timeline.empty()) {
+    RAYMPI_LOG_WARN("timeline: not written, a rank of this job failed");
+  }
   gcs_.flush();
   ShutdownMsg m{exit_code, {}};
   {

@@ -21,6 +21,7 @@
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
 #include "core/task_pipeline.hpp"
+#include "core/timeline_service.hpp"
 #include "core/waiters.hpp"
 #include "scheduler/global_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
@@ -43,6 +44,8 @@ class Runtime {
     std::unique_ptr<UcxPlane> data_plane;    // null: object bytes move over MPI
     std::string job_tag;                     // names the job's spill folder
     std::shared_ptr<const Pinning> pinning;  // node ranks: where worker threads run
+    Clock::time_point epoch = Clock::now();  // the job clock's zero here (timeline/clock_sync)
+    double clock_error_us = 0;
   };
 
   Runtime(Options opts, std::unique_ptr<Transport> transport);
@@ -66,6 +69,8 @@ class Runtime {
   void peer_failed(int rank);
   /// Some rank of the job failed (then collectives and MPI_Finalize would hang).
   bool lost_peers();
+  /// Event records, trace and summary of this rank.
+  TimelineService& timeline() { return *timeline_; }
 
  private:
   void on_message(int src, Buffer msg);
@@ -79,6 +84,7 @@ class Runtime {
   std::unique_ptr<UcxPlane> data_;
   std::shared_ptr<const Pinning> pinning_;
   ObjectStore store_;
+  std::unique_ptr<TimelineService> timeline_;  // outlives the workers that record into it
   std::unique_ptr<LocalScheduler> scheduler_;
   std::unique_ptr<GlobalScheduler> gs_;
   ObjectTable objects_;

@@ -10,6 +10,7 @@
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
 #include "core/task_pipeline.hpp"
+#include "core/timeline_service.hpp"
 #include "raympi/errors.hpp"
 #include "store/object_store.hpp"
 
@@ -79,6 +80,7 @@ void TaskPipeline::execute(const TaskPtr& t) {
     for (int attempt = 0;; ++attempt) {
       inv = Invocation{};
       err = invoke_guarded(*t, inv, message);
+      t->attempts = attempt + 1;
       if (err == ErrorKind::none || attempt >= t->max_retries || cx_.stopping.load()) break;
       RAYMPI_LOG_INFO("retrying task '{}' (attempt {} of {}) after: {}", t->display_name(), attempt + 2,
                       t->max_retries + 1, message);
@@ -97,10 +99,7 @@ void TaskPipeline::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std:
   // as long as the actor and must not keep the actor's handles alive.
   RefPtr result = owner == cx_.rank ? result_record(*t) : RefPtr();
   t->result.reset();
-  // The function id names the task; a custom name travels only when given.
-  cx_.gcs->record_task(TaskEvent{t->id, t->fn ? t->fn->id : 0, t->name, cx_.rank, 0, t->submitted_at, started,
-                                 cx_.now_seconds(), err, inv.result.size, t->deps,
-                                 t->kind == TaskKind::actor_create ? t->id : t->actor});
+  cx_.timeline->task_finished(*t, err, started, inv.result.size);
   if (err != ErrorKind::none) {
     if (owner == cx_.rank) {
       if (result) cx_.owners->failed(ObjectTable::record(result), err, std::move(message));

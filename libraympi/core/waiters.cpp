@@ -2,9 +2,12 @@
 
 #include <sched.h>
 
+#include <algorithm>
+
 #include "core/actor_router.hpp"
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
+#include "core/progress_line.hpp"
 #include "core/task_pipeline.hpp"
 #include "raympi/errors.hpp"
 #include "scheduler/local_scheduler.hpp"
@@ -12,8 +15,31 @@
 
 namespace raympi::detail {
 
+namespace {
+
+// The driver's long wait with a progress line: the same blocking wait on the
+// condition variable, cut into slices that end when the line is due (not
+// before 2 s into the wait, then 4 times a second on a terminal, every 2 s
+// otherwise). `lk` holds the waiter's lock on entry and on return; it is
+// released while the line is written.
+template <class Pred, class Count>
+void wait_showing_progress(std::condition_variable& cv, std::unique_lock<std::mutex>& lk, Pred pred, Count count,
+                           ProgressLine& line, Clock::time_point deadline) {
+  while (!pred()) {
+    if (cv.wait_until(lk, std::min(deadline, line.next_update()), pred)) break;
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    std::size_t done = count();
+    lk.unlock();
+    line.update(done, now);
+    lk.lock();
+  }
+}
+
+}  // namespace
+
 std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::size_t need,
-                                         std::chrono::nanoseconds timeout, bool& timed_out) {
+                                         std::chrono::nanoseconds timeout, bool& timed_out, const char* what) {
   const Task* cur = current_task();
   if (cur && cur->kind == TaskKind::actor_call) cx_.router->refuse_self_wait(*cur, ids);
   if (!cur) cx_.tasks->drop_finished();  // the driver's tasks that ran release their arguments now, not at the tick
@@ -21,7 +47,8 @@ std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::
   w->need = need;
   w->results.resize(ids.size());
   // What is here already needs no fetch and no callback (one store lock for all).
-  w->arrived.store(cx_.store->get_in_memory(ids, w->results), std::memory_order_relaxed);
+  const std::size_t here_at_start = cx_.store->get_in_memory(ids, w->results);
+  w->arrived.store(here_at_start, std::memory_order_relaxed);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (w->results[i]) continue;
     cx_.fetcher->fetch(ids[i], [w, i](const StoredPtr& o) {
@@ -50,8 +77,24 @@ std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::
     {
       std::unique_lock lk(w->mu);
       auto pred = [&] { return w->arrived.load() >= need || w->cancelled || cx_.stopping.load(); };
-      if (timeout.count() < 0) w->cv.wait(lk, pred);
-      else w->cv.wait_until(lk, start + timeout, pred);
+      // The driver's own wait on many objects may show progress (Config::progress);
+      // every other wait blocks exactly as before, with no timed wake-up.
+      auto mode = !cur && ProgressLine::may_show(cx_.cfg.progress, need)
+                      ? ProgressLine::mode_for_stderr(cx_.cfg.progress)
+                      : ProgressLine::Mode::off;
+      if (mode != ProgressLine::Mode::off) {
+        ProgressLine line(what, need, mode, start, std::min(here_at_start, need));
+        auto deadline = timeout.count() < 0 ? Clock::time_point::max() : start + timeout;
+        auto count = [&] { return std::min(w->arrived.load(), need); };
+        wait_showing_progress(w->cv, lk, pred, count, line, deadline);
+        std::size_t done = count();
+        lk.unlock();
+        line.finish(done, Clock::now());
+      } else if (timeout.count() < 0) {
+        w->cv.wait(lk, pred);
+      } else {
+        w->cv.wait_until(lk, start + timeout, pred);
+      }
     }
     if (cur && cx_.scheduler) cx_.scheduler->unblock(cur->demand);
     {
@@ -74,7 +117,7 @@ std::vector<StoredPtr> Waiters::get(const std::vector<ObjectId>& ids, std::chron
   if (inline_get_.load(std::memory_order_relaxed) && ids.size() == 1 && timeout.count() < 0 && cx_.scheduler && ids[0].owner() == cx_.rank)
     cx_.tasks->run_if_queued(ids[0]);
   bool timed_out = false;
-  auto out = block_on(ids, ids.size(), timeout, timed_out);
+  auto out = block_on(ids, ids.size(), timeout, timed_out, "get");
   if (timed_out) {
     std::size_t missing = 0;
     for (auto& o : out) missing += !o;
@@ -89,7 +132,7 @@ std::vector<StoredPtr> Waiters::get(const std::vector<ObjectId>& ids, std::chron
 std::vector<char> Waiters::wait(const std::vector<ObjectId>& ids, std::size_t num_returns,
                                 std::chrono::nanoseconds timeout) {
   bool timed_out = false;
-  auto out = block_on(ids, num_returns, timeout, timed_out);
+  auto out = block_on(ids, num_returns, timeout, timed_out, "wait");
   std::vector<char> ready(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ready[i] = out[i] != nullptr;
   return ready;

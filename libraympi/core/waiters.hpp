@@ -39,8 +39,9 @@ class Waiters {
     std::vector<StoredPtr> results;
     bool cancelled = false;
   };
+  /// `what` ("get", "wait") names the wait in its progress line (Config::progress).
   std::vector<StoredPtr> block_on(const std::vector<ObjectId>& ids, std::size_t need,
-                                  std::chrono::nanoseconds timeout, bool& timed_out);
+                                  std::chrono::nanoseconds timeout, bool& timed_out, const char* what);
 
   Context& cx_;
   std::atomic<bool> inline_get_{true};  // set from the Config once the runtime has it

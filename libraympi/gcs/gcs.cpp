@@ -39,6 +39,8 @@ std::vector<ObjectId> Gcs::on_events(const GcsEventsMsg& m) {
   }
   tasks_seen_ += m.tasks_finished;
   tasks_failed_ += m.tasks_failed;
+  for (auto& [name, f] : m.functions) functions_stats_[name].add(f);
+  if (!m.node_stats.empty()) node_stats_[m.node].add(m.node_stats);
   objects_seen_ += m.objects_created;
   objects_freed_ += m.objects_freed;
   auto it = nodes_.find(m.node);
@@ -116,6 +118,11 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
     r.nodes.push_back(std::move(w));
   }
   r.counters["functions"] = functions_.size();
+  if (q.kind == GcsQueryKind::summary) {
+    r.functions = functions_stats_;
+    r.node_stats = node_stats_;
+    r.counters["objects_freed"] = objects_freed_;
+  }
   // Batches of different ranks arrive in any order: never report less than none.
   r.counters["objects_live"] = objects_seen_ > objects_freed_ ? objects_seen_ - objects_freed_ : 0;
   r.counters["objects_seen"] = objects_seen_;

@@ -1,7 +1,8 @@
 #pragma once
 // The GCS (rank 1): the job's control state. Node table (resources, load,
-// heartbeats), function table, task and object counters (no per-task or
-// per-object record: nodes and owners keep those)
+// heartbeats), function table, task and object counters, per-function and
+// per-node aggregates for summary() (no per-task or per-object record: nodes
+// and owners keep those)
 // actor table
 // (node, state, class, restarts) with the names of named actors.
 
@@ -60,6 +61,8 @@ class Gcs {
   void actor_died_locked(ObjectId id);
   std::size_t dead_actor_limit_;
   std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0, objects_freed_ = 0;
+  std::map<std::string, FunctionStats> functions_stats_;  // summary(): by function name
+  std::map<std::int32_t, NodeStats> node_stats_;          // summary(): by node rank
   std::chrono::milliseconds heartbeat_;
 };
 

@@ -27,6 +27,7 @@ struct Task : TaskSpec {
   std::vector<int> gpu_ids;          // GPU ids given while it runs (an actor creation: for the actor's life)
   bool keeps_gpus = false;           // actor_create: the actor keeps gpu_ids after the creation task ends
   bool back_to_submitter = false;    // submitted by the driver thread: destroyed there (TaskPipeline::drop_finished)
+  std::int32_t attempts = 1;         // runs so far, retries included (the timeline and summary count retries)
 };
 using TaskPtr = std::shared_ptr<Task>;
 

@@ -4,6 +4,7 @@
 // views in place (no copy out of the MPI receive buffer).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -38,6 +39,17 @@ enum class MsgType : std::uint8_t {
   actor_kill,       // ActorKillMsg: any -> the actor's node
   actor_release,    // IdMsg: the actor id's owner -> the actor's node (no handle left)
   actor_caller_done,  // ActorCallerDoneMsg: a caller that forgot its route -> the actor's node
+  timeline_request,   // TimelineRequestMsg: driver -> node ranks
+  timeline_reply,     // TimelineRequestMsg + the node's records as raw bytes: node -> driver
+};
+
+/// @brief Asks a node rank for its event records (timeline) / says whose they are.
+struct TimelineRequestMsg {
+  std::uint64_t request = 0;
+  std::int32_t node = -1;
+  std::uint64_t tasks = 0, edges = 0, transfers = 0;  // reply: record counts in the trailing bytes
+  template <class A>
+  void serialize(A& ar) { ar(request, node, tasks, edges, transfers); }
 };
 
 
@@ -147,22 +159,38 @@ struct NodeLoadMsg {
   void serialize(A& ar) { ar(rank, available, queued, running, finished); }
 };
 
-/// @brief One finished task or actor call, as its node records it.
-struct TaskEvent {
-  ObjectId id;
-  std::uint64_t fn_id = 0;
-  std::string name;
-  std::int32_t node = -1;
-  std::uint32_t worker = 0;
-  double submitted = 0, started = 0, finished = 0;
-  ErrorKind error = ErrorKind::none;
-  std::uint64_t result_size = 0;
-  std::vector<ObjectId> deps;
-  ObjectId actor;  // method calls: the actor (its row in the timeline)
-  template <class A>
-  void serialize(A& ar) {
-    ar(id, fn_id, name, node, worker, submitted, started, finished, error, result_size, deps, actor);
+/// @brief Aggregates of one function's tasks or actor calls (the GCS keeps
+/// these, never one record per task).
+struct FunctionStats {
+  std::uint64_t count = 0, failed = 0, retries = 0;
+  double total_s = 0, max_s = 0;
+  void add(const FunctionStats& o) {
+    count += o.count;
+    failed += o.failed;
+    retries += o.retries;
+    total_s += o.total_s;
+    max_s = o.max_s > max_s ? o.max_s : max_s;
   }
+  template <class A>
+  void serialize(A& ar) { ar(count, failed, retries, total_s, max_s); }
+};
+
+/// @brief Aggregates of one node rank: tasks run, time busy, bytes moved.
+struct NodeStats {
+  std::uint64_t tasks = 0;
+  double busy_s = 0;  // summed task durations (over all its workers)
+  std::uint64_t bytes_in = 0, bytes_out = 0, spilled_bytes = 0, spills = 0;
+  void add(const NodeStats& o) {
+    tasks += o.tasks;
+    busy_s += o.busy_s;
+    bytes_in += o.bytes_in;
+    bytes_out += o.bytes_out;
+    spilled_bytes += o.spilled_bytes;
+    spills += o.spills;
+  }
+  bool empty() const { return tasks == 0 && bytes_in == 0 && bytes_out == 0 && spills == 0; }
+  template <class A>
+  void serialize(A& ar) { ar(tasks, busy_s, bytes_in, bytes_out, spilled_bytes, spills); }
 };
 
 struct GcsEventsMsg {
@@ -172,14 +200,19 @@ struct GcsEventsMsg {
   std::uint64_t tasks_finished = 0, tasks_failed = 0;
   std::uint64_t objects_created = 0, objects_freed = 0;
   std::vector<ActorEvent> actors;
+  std::map<std::string, FunctionStats, std::less<>> functions;  // since the last batch, by function name
+  NodeStats node_stats;                             // since the last batch
   template <class A>
-  void serialize(A& ar) { ar(node, tasks_finished, tasks_failed, objects_created, objects_freed, actors); }
+  void serialize(A& ar) {
+    ar(node, tasks_finished, tasks_failed, objects_created, objects_freed, actors, functions, node_stats);
+  }
   bool empty() const {
-    return tasks_finished == 0 && objects_created == 0 && objects_freed == 0 && actors.empty();
+    return tasks_finished == 0 && objects_created == 0 && objects_freed == 0 && actors.empty() &&
+           functions.empty() && node_stats.empty();
   }
 };
 
-enum class GcsQueryKind : std::uint8_t { nodes, tables, actor_register, actor_lookup, actor_forget };
+enum class GcsQueryKind : std::uint8_t { nodes, tables, actor_register, actor_lookup, actor_forget, summary };
 
 struct GcsQueryMsg {
   std::uint64_t request = 0;
@@ -211,8 +244,10 @@ struct GcsReplyMsg {
   ObjectId actor;            // actor_lookup: the actor, with one token minted by `minter`
   std::string actor_class;
   std::int32_t minter = -1;
+  std::map<std::string, FunctionStats> functions;  // summary: by function name
+  std::map<std::int32_t, NodeStats> node_stats;    // summary: by node rank
   template <class A>
-  void serialize(A& ar) { ar(request, nodes, counters, error, actor, actor_class, minter); }
+  void serialize(A& ar) { ar(request, nodes, counters, error, actor, actor_class, minter, functions, node_stats); }
 };
 
 struct ShutdownMsg {

@@ -23,7 +23,9 @@ StoredPtr ObjectStore::get(ObjectId id) {
   // Restore: read it back, hand it out, and make room for it if needed.
   auto o = std::make_shared<StoredObject>();
   o->id = id;
+  const auto began = std::chrono::steady_clock::now();
   o->bytes = spill_->read(sp->second.path, sp->second.size);
+  if (observer_) observer_(TransferKind::restore, id, o->bytes.size, began, std::chrono::steady_clock::now());
   drop_spilled(sp);
   objects_[id] = Entry{o, ++clock_};
   bytes_ += o->bytes.size;
@@ -104,6 +106,7 @@ void ObjectStore::enforce_budget() {
     }
     // ... write it without holding the store (gets and puts go on) ...
     std::string path;
+    const auto began = std::chrono::steady_clock::now();
     try {
       path = spill_->write(id, victim->bytes);
     } catch (...) {
@@ -123,6 +126,7 @@ void ObjectStore::enforce_budget() {
     }
     spilled_[id] = Spilled{std::move(path), size};
     spilled_bytes_ += size;
+    if (observer_) observer_(TransferKind::spill, id, size, began, std::chrono::steady_clock::now());
     bytes_ -= size;
     objects_.erase(it);
     RAYMPI_LOG_DEBUG("spilled object {} ({} bytes); store at {} of {} bytes", id.value, size, bytes_, budget_);

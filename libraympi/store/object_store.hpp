@@ -5,6 +5,8 @@
 // and come back transparently on get. Nothing referenced is lost: an object
 // leaves the store only through erase (its last reference is gone).
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +16,7 @@
 #include "base/adaptive_mutex.hpp"
 #include "raympi/detail/object_store_view.hpp"
 #include "store/spill.hpp"
+#include "timeline/records.hpp"
 
 namespace raympi::detail {
 
@@ -22,6 +25,10 @@ class ObjectStore {
  public:
   /// Memory budget in bytes (0: unlimited) and where spilled objects go.
   void configure(std::size_t budget, std::unique_ptr<SpillDir> spill);
+  /// Told of every spill and restore (for the timeline); set before use.
+  using Observer = std::function<void(TransferKind, ObjectId, std::uint64_t bytes, std::chrono::steady_clock::time_point began,
+                                      std::chrono::steady_clock::time_point ended)>;
+  void set_observer(Observer o) { observer_ = std::move(o); }
   /// The object, restored from its spill file if it was spilled; null if unknown.
   StoredPtr get(ObjectId id);
   /// The objects of `ids` held in memory, into the null slots of `out` (one
@@ -40,6 +47,7 @@ class ObjectStore {
   std::string spill_folder() const;
 
  private:
+  Observer observer_;
   struct Entry {
     StoredPtr object;
     std::uint64_t last_use = 0;

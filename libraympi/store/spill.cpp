@@ -1,3 +1,4 @@
+#include "base/hdf5_lock.hpp"
 #include "store/spill.hpp"
 
 #include <hdf5.h>
@@ -14,14 +15,17 @@
 
 namespace raympi::detail {
 
+std::mutex& hdf5_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 namespace {
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
   throw Error("raympi: spilling: " + what + " '" + path + "' failed; check that the spill directory " +
               "(RAYMPI_SPILL_DIR / Config::spill_directory) is writable and has room");
 }
 
-// Debian's HDF5 is not built thread-safe: one HDF5 call at a time per process.
-std::mutex g_hdf5_mu;
 
 // Closes an HDF5 handle at scope exit.
 struct H5Handle {
@@ -56,7 +60,7 @@ void SpillDir::ensure_folder() {
 }
 
 std::string SpillDir::write(ObjectId id, const Buffer& bytes) {
-  std::lock_guard lk(g_hdf5_mu);
+  std::lock_guard lk(hdf5_mutex());
   ensure_folder();
   std::string path = folder_ + "/obj-" + std::to_string(id.value) + ".h5";
   H5Handle file{H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
@@ -71,7 +75,7 @@ std::string SpillDir::write(ObjectId id, const Buffer& bytes) {
 }
 
 Buffer SpillDir::read(const std::string& path, std::uint64_t size) {
-  std::lock_guard lk(g_hdf5_mu);
+  std::lock_guard lk(hdf5_mutex());
   H5Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
   if (file.id < 0) fail("opening", path);
   H5Handle set{H5Dopen2(file.id, "bytes", H5P_DEFAULT), H5Dclose};

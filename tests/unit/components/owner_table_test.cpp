@@ -187,29 +187,41 @@ TEST_F(OwnerTableTest, PendingCallKnowsTheActorItKeepsAlive) {
   EXPECT_FALSE(owners.pending_call_of(ObjectTable::record(call), actor)) << "resolved: keeps nothing";
 }
 
-TEST_F(OwnerTableTest, TaskRecordsStayOnTheNodeAndOnlyCountsReachTheGcs) {
-  auto event = [](std::uint64_t n, ErrorKind e) {
-    TaskEvent ev;
-    ev.id = ObjectId::make(0, n);
-    ev.error = e;
-    return ev;
+TEST_F(OwnerTableTest, OnlyCountsAndAggregatesReachTheGcs) {
+  auto record = [](std::uint64_t n, ErrorKind e, const char* name, double took, int attempts) {
+    TaskRecord r;
+    r.id = ObjectId::make(0, n).value;
+    r.error = int(e);
+    r.started = 1.0;
+    r.finished = 1.0 + took;
+    r.attempts = attempts;
+    r.set_name(name);
+    return r;
   };
-  gcs.record_task(event(1, ErrorKind::none));
-  gcs.record_task(event(2, ErrorKind::task));
-  gcs.record_task(event(3, ErrorKind::none));
+  gcs.record_task(record(1, ErrorKind::none, "f", 0.5, 1));
+  gcs.record_task(record(2, ErrorKind::task, "f", 1.5, 3));
+  gcs.record_task(record(3, ErrorKind::none, "g", 0.25, 1));
+  gcs.bytes_in(100);
+  gcs.spilled(7);
   auto counters = gcs.query(GcsQueryKind::tables).counters;
   EXPECT_EQ(counters["tasks_seen"], 3u);
   EXPECT_EQ(counters["tasks_failed"], 1u);
-  auto recent = gcs.recent_tasks();
-  ASSERT_EQ(recent.size(), 3u);
-  EXPECT_EQ(recent.front().id, ObjectId::make(0, 1));
-  // The buffer is bounded: the oldest records go first.
-  for (std::uint64_t n = 4; n <= GcsClient::kTaskRecords + 10; ++n) gcs.record_task(event(n, ErrorKind::none));
-  recent = gcs.recent_tasks();
-  ASSERT_EQ(recent.size(), GcsClient::kTaskRecords);
-  EXPECT_EQ(recent.front().id, ObjectId::make(0, 11));
-  EXPECT_EQ(recent.back().id, ObjectId::make(0, GcsClient::kTaskRecords + 10));
-  EXPECT_EQ(gcs.query(GcsQueryKind::tables).counters["tasks_seen"], GcsClient::kTaskRecords + 10);
+  auto summary = gcs.query(GcsQueryKind::summary);
+  ASSERT_EQ(summary.functions.size(), 2u);
+  const FunctionStats& f = summary.functions.at("f");
+  EXPECT_EQ(f.count, 2u);
+  EXPECT_EQ(f.failed, 1u);
+  EXPECT_EQ(f.retries, 2u);
+  EXPECT_DOUBLE_EQ(f.total_s, 2.0);
+  EXPECT_DOUBLE_EQ(f.max_s, 1.5);
+  EXPECT_EQ(summary.functions.at("g").count, 1u);
+  ASSERT_EQ(summary.node_stats.count(cx.rank), 1u);
+  EXPECT_EQ(summary.node_stats.at(cx.rank).tasks, 3u);
+  EXPECT_EQ(summary.node_stats.at(cx.rank).bytes_in, 100u);
+  EXPECT_EQ(summary.node_stats.at(cx.rank).spilled_bytes, 7u);
+  // Sent once: a second flush adds nothing.
+  gcs.flush();
+  EXPECT_EQ(gcs.query(GcsQueryKind::summary).functions.at("f").count, 2u);
 }
 
 }  // namespace

@@ -1,0 +1,12 @@
+#pragma once
+// Debian's HDF5 is not built thread-safe: every HDF5 call of the process (the
+// store's spill files, the timeline's event log) happens under this one lock.
+
+#include <mutex>
+
+namespace raympi::detail {
+
+/// The process-wide lock around HDF5 calls.
+std::mutex& hdf5_mutex();
+
+}  // namespace raympi::detail

@@ -1,0 +1,178 @@
+#include "timeline/event_log.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "base/log.hpp"
+#include "timeline/event_spool.hpp"
+
+namespace raympi::detail {
+
+namespace {
+// Sealed batches the writer may fall behind by before recording threads wait
+// for it (bounded memory even when the file system is slow).
+constexpr std::size_t kMaxQueued = 4;
+
+void make_parent_folder(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return;
+  std::string dir = path.substr(0, slash);
+  for (std::size_t i = 1; i <= dir.size(); ++i)
+    if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0700);  // EEXIST is fine
+}
+}  // namespace
+
+EventLog::EventLog(int rank, std::size_t capacity, std::string spool_path)
+    : rank_(rank), capacity_(capacity < 16 ? 16 : capacity), spool_path_(std::move(spool_path)) {
+  writer_ = std::thread([this] { writer_main(); });
+}
+
+EventLog::~EventLog() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  space_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  bool had_spool = spool_ != nullptr;
+  spool_.reset();
+  if (had_spool) std::remove(spool_path_.c_str());
+}
+
+void EventLog::seal_locked() {
+  if (open_.size() == 0) return;
+  if (spool_path_.empty() || spool_failed_) {
+    // No spool: keep the newest records, one sealed batch behind the open one.
+    for (auto& b : queue_) dropped_ += b.size();
+    queue_.clear();
+    queue_.push_back(std::move(open_));
+    open_ = EventBatch{};
+    return;
+  }
+  queue_.push_back(std::move(open_));
+  open_ = EventBatch{};
+  cv_.notify_one();
+}
+
+void EventLog::record(const TaskRecord& task, const std::vector<ObjectId>& deps) {
+  std::unique_lock lk(mu_);
+  open_.tasks.push_back(task);
+  for (ObjectId d : deps) open_.edges.push_back(EdgeRecord{task.id, d.value});
+  recorded_ += 1 + deps.size();
+  if (open_.size() < capacity_) return;
+  seal_locked();
+  if (!spool_path_.empty() && !spool_failed_)
+    space_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_ || spool_failed_; });
+}
+
+void EventLog::record(const TransferRecord& transfer) {
+  std::unique_lock lk(mu_);
+  open_.transfers.push_back(transfer);
+  ++recorded_;
+  if (open_.size() < capacity_) return;
+  seal_locked();
+  if (!spool_path_.empty() && !spool_failed_)
+    space_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_ || spool_failed_; });
+}
+
+void EventLog::post(std::function<void()> job) {
+  {
+    std::lock_guard lk(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void EventLog::write(EventBatch& batch) {
+  // Called with io_mu_ held.
+  try {
+    if (!spool_) {
+      make_parent_folder(spool_path_);
+      spool_ = std::make_unique<EventSpool>(spool_path_);
+    }
+    spool_->append(batch);
+  } catch (const std::exception& e) {
+    RAYMPI_LOG_WARN("rank {}: the event log cannot be written to {} ({}); from now on only the newest records "
+                    "are kept in memory (set RAYMPI_EVENT_LOG to a writable path)",
+                    rank_, spool_path_, e.what());
+    std::lock_guard lk(mu_);
+    spool_failed_ = true;
+    dropped_ += batch.size();
+    space_cv_.notify_all();
+  }
+}
+
+void EventLog::writer_main() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !jobs_.empty() || (!queue_.empty() && !spool_failed_ && !spool_path_.empty()); });
+      if (!jobs_.empty()) {
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      } else if (stop_) {
+        return;
+      }
+    }
+    if (job) {
+      try {
+        job();
+      } catch (const std::exception& e) {
+        RAYMPI_LOG_WARN("rank {}: event log job failed: {}", rank_, e.what());
+      }
+      continue;
+    }
+    std::lock_guard io(io_mu_);
+    EventBatch batch;
+    {
+      std::lock_guard lk(mu_);
+      if (queue_.empty() || spool_failed_) continue;
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    space_cv_.notify_all();
+    write(batch);
+  }
+}
+
+EventBatch EventLog::collect() {
+  std::lock_guard io(io_mu_);  // no batch is between the queue and the file now
+  EventBatch out;
+  if (spool_) {
+    try {
+      out = spool_->read_all();
+    } catch (const std::exception& e) {
+      RAYMPI_LOG_WARN("rank {}: reading the event log {} back failed: {}", rank_, spool_path_, e.what());
+    }
+  }
+  std::lock_guard lk(mu_);
+  for (auto& b : queue_) {
+    EventBatch copy = b;
+    out.append(std::move(copy));
+  }
+  EventBatch open = open_;
+  out.append(std::move(open));
+  return out;
+}
+
+std::uint64_t EventLog::recorded() const {
+  std::lock_guard lk(mu_);
+  return recorded_;
+}
+std::uint64_t EventLog::dropped() const {
+  std::lock_guard lk(mu_);
+  return dropped_;
+}
+std::size_t EventLog::in_memory() const {
+  std::lock_guard lk(mu_);
+  std::size_t n = open_.size();
+  for (auto& b : queue_) n += b.size();
+  return n;
+}
+
+}  // namespace raympi::detail
