@@ -2,15 +2,19 @@
 //
 // Set-up (per node): 4 CPUs. Four tasks each sleep 1 s and return their index;
 // they run side by side, so the batch takes about one second.
-// Checks: results == {0,1,2,3}; 1.0 s <= duration < 1.1 s.
+// Checks: results == {0,1,2,3}; 1.0 s <= duration < 1.1 s; the timeline
+// (raympi::timeline, read back) shows the 4 tasks on 4 rows, overlapping.
 //
 // Run: mpirun --oversubscribe -n 3 ./build/examples/01_parallel_tasks
 
 #include "tutorial_support.hpp"
+#include "tutorial_timeline.hpp"
 
 #include <raympi/raympi.hpp>
 
 #include <chrono>
+#include <set>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -39,6 +43,18 @@ void exercise() {
 
   tutorial::check(results == std::vector<int>{0, 1, 2, 3}, "results == {0,1,2,3}", tutorial::braced(results));
   tutorial::check_window(timing, d >= 1.0 && d < 1.1, "1.0 s <= duration < 1.1 s", tutorial::seconds(d));
+
+  // View the timeline: four slow_function bars side by side, on four rows.
+  const tutorial::Trace t = tutorial::write_and_read_timeline("01_parallel_tasks");
+  const auto spans = t.named("slow_function");
+  std::set<std::pair<int, int>> rows;
+  for (std::size_t i : spans) rows.insert({t.spans[i].pid, t.spans[i].tid});
+  tutorial::check(spans.size() == 4 && rows.size() == 4 && t.overlap(spans),
+                  "timeline: 4 slow_function spans on 4 worker rows, overlapping",
+                  std::to_string(spans.size()) + " spans on " + std::to_string(rows.size()) + " rows, " +
+                      (t.overlap(spans) ? "overlapping" : "not overlapping"));
+  tutorial::check(t.rows_with_overlaps() == 0, "timeline: spans never overlap on a row",
+                  std::to_string(t.rows_with_overlaps()) + " rows with overlaps");
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ void Fetcher::on_location(const LocationMsg& m, const Buffer& bytes) {
     return;
   }
   if (m.inlined) {
+    pulled(m.id, m.id.owner(), bytes.size);  // small objects come with the owner's answer (a span of ~0)
     store_copy(m.id, bytes);
     return;
   }

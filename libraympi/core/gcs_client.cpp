@@ -2,13 +2,14 @@
 
 #include "core/context.hpp"
 #include "core/gcs_server.hpp"
+#include "raympi/detail/registry.hpp"
 #include "raympi/errors.hpp"
 
 namespace raympi::detail {
 
 GcsClient::GcsClient(Context& cx) : cx_(cx) {}
 
-void GcsClient::record_task(const TaskRecord& t) {
+void GcsClient::record_task(const TaskRecord& t, std::uint64_t fn_id) {
   const bool failed = t.error != 0;
   if (failed) failed_.fetch_add(1, std::memory_order_relaxed);
   finished_.fetch_add(1, std::memory_order_relaxed);
@@ -19,10 +20,13 @@ void GcsClient::record_task(const TaskRecord& t) {
   one.retries = t.attempts > 1 ? std::uint64_t(t.attempts - 1) : 0;
   one.total_s = one.max_s = took;
   std::lock_guard lk(events_mu_);
-  // Keyed by name: a string per task costs a map search, not an allocation once present.
-  auto it = events_.functions.find(std::string_view(t.name_view()));
-  if (it == events_.functions.end()) it = events_.functions.emplace(std::string(t.name_view()), FunctionStats{}).first;
-  it->second.add(one);
+  if (fn_id != 0) {
+    by_function_[fn_id].add(one);
+  } else {
+    auto it = events_.functions.find(std::string_view(t.name_view()));
+    if (it == events_.functions.end()) it = events_.functions.emplace(std::string(t.name_view()), FunctionStats{}).first;
+    it->second.add(one);
+  }
   ++events_.node_stats.tasks;
   events_.node_stats.busy_s += took;
 }
@@ -61,6 +65,11 @@ void GcsClient::flush() {
     std::lock_guard lk(events_mu_);
     std::swap(batch.actors, events_.actors);
     std::swap(batch.functions, events_.functions);
+    for (auto& [id, stats] : by_function_) {
+      const FunctionInfo* f = find_function(id);
+      batch.functions[f ? f->name : "function " + std::to_string(id)].add(stats);
+    }
+    by_function_.clear();
     std::swap(batch.node_stats, events_.node_stats);
   }
   batch.tasks_failed = failed_.exchange(0, std::memory_order_relaxed);  // before finished: failed <= finished

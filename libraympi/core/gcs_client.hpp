@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <future>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <vector>
 
@@ -25,8 +26,9 @@ class GcsClient {
   explicit GcsClient(Context& cx);
 
   /// A task or actor call ended here: counted and added to its function's and
-  /// this node's aggregates for the GCS.
-  void record_task(const TaskRecord& t);
+  /// this node's aggregates for the GCS. `fn_id`: its registered function
+  /// (0, or a task given a custom name: aggregated under `t.name`).
+  void record_task(const TaskRecord& t, std::uint64_t fn_id = 0);
   /// Object bytes this node received (pulls), sent (served pulls), or spilled.
   void bytes_in(std::uint64_t n);
   void bytes_out(std::uint64_t n);
@@ -52,6 +54,9 @@ class GcsClient {
   Context& cx_;
   alignas(64) AdaptiveMutex events_mu_;  // events_
   GcsEventsMsg events_;  // actor events and aggregates (counts are below)
+  // Per-function aggregates by registry id: an integer key on the task path;
+  // flush() names them.
+  std::unordered_map<std::uint64_t, FunctionStats> by_function_;
   alignas(64) std::atomic<std::uint64_t> finished_{0}, failed_{0};  // counted by workers
   alignas(64) std::atomic<std::uint64_t> created_{0}, freed_{0};    // by owners
   std::mutex query_mu_;  // queries_, next_query_

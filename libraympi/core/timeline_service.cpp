@@ -15,7 +15,7 @@ namespace raympi::detail {
 namespace {
 constexpr auto kGatherTimeout = std::chrono::seconds(120);
 
-thread_local ThreadRow t_row;
+constexpr std::string_view kAnonymous = "(anonymous namespace)::";  // noise in a row name
 
 std::string fixed(double v, int digits) {
   char buf[64];
@@ -41,9 +41,6 @@ std::string pad(std::string s, std::size_t width, bool right = false) {
   return right ? std::string(width - s.size(), ' ') + s + " " : s + std::string(width - s.size(), ' ') + " ";
 }
 }  // namespace
-
-ThreadRow this_thread_row() { return t_row; }
-void set_this_thread_row(int row, int pu) { t_row = ThreadRow{row, pu}; }
 
 Buffer encode_records(const EventBatch& b) {
   const std::size_t bt = b.tasks.size() * sizeof(TaskRecord), be = b.edges.size() * sizeof(EdgeRecord),
@@ -86,7 +83,7 @@ void TimelineService::task_finished(const Task& t, ErrorKind err, double started
   r.id = t.id.value;
   r.actor = t.kind == TaskKind::actor_create ? t.id.value : t.actor.value;
   r.node = cx_.rank;
-  ThreadRow row = t_row;
+  ThreadRow row = this_thread_row();
   r.row = row.row;
   r.pu = row.pu;
   r.kind = int(t.kind);
@@ -99,10 +96,15 @@ void TimelineService::task_finished(const Task& t, ErrorKind err, double started
   for (const auto& d : t.resolved)
     if (d) r.arg_bytes += d->bytes.size;
   r.result_bytes = result_bytes;
-  if (t.kind == TaskKind::actor_create && t.fn) r.set_name(demangle(t.fn->actor_class.c_str()));
+  if (t.kind == TaskKind::actor_create && t.fn) {
+    std::string cls = demangle(t.fn->actor_class.c_str());
+    for (auto at = cls.find(kAnonymous); at != std::string::npos; at = cls.find(kAnonymous)) cls.erase(at, kAnonymous.size());
+    r.set_name(cls);
+  }
   else if (!t.name.empty()) r.set_name(t.name);
   else r.set_name(t.fn ? std::string_view(t.fn->name) : std::string_view("?"));
-  cx_.gcs->record_task(r);
+  // Aggregated by function id unless the task has its own name (the summary's rows).
+  cx_.gcs->record_task(r, t.name.empty() && t.fn && t.kind != TaskKind::actor_create ? t.fn->id : 0);
   if (log_) log_->record(r, t.deps);
 }
 

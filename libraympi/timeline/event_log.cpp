@@ -8,10 +8,15 @@
 
 #include "base/log.hpp"
 #include "timeline/event_spool.hpp"
+#include "timeline/thread_row.hpp"
 
 namespace raympi::detail {
 
 namespace {
+// initial-exec: a plain TLS offset, not a __tls_get_addr call per task (libraympi is
+// loaded at start-up, never dlopen-ed late).
+__attribute__((tls_model("initial-exec"))) thread_local ThreadRow t_row;
+
 // Sealed batches the writer may fall behind by before recording threads wait
 // for it (bounded memory even when the file system is slow).
 constexpr std::size_t kMaxQueued = 4;
@@ -25,9 +30,26 @@ void make_parent_folder(const std::string& path) {
 }
 }  // namespace
 
+ThreadRow this_thread_row() { return t_row; }
+void set_this_thread_row(int row, int pu) { t_row = ThreadRow{row, pu}; }
+
 EventLog::EventLog(int rank, std::size_t capacity, std::string spool_path)
     : rank_(rank), capacity_(capacity < 16 ? 16 : capacity), spool_path_(std::move(spool_path)) {
+  open_.tasks.reserve(capacity_);  // address space only: pages are touched as records arrive
   writer_ = std::thread([this] { writer_main(); });
+}
+
+EventBatch EventLog::fresh_batch_locked() {
+  // A batch's vectors keep their capacity from one round to the next: no
+  // reallocation (and no page faults of a growing vector) on the task path.
+  if (spare_.empty()) {
+    EventBatch b;
+    b.tasks.reserve(capacity_);
+    return b;
+  }
+  EventBatch b = std::move(spare_.back());
+  spare_.pop_back();
+  return b;
 }
 
 EventLog::~EventLog() {
@@ -47,14 +69,19 @@ void EventLog::seal_locked() {
   if (open_.size() == 0) return;
   if (spool_path_.empty() || spool_failed_) {
     // No spool: keep the newest records, one sealed batch behind the open one.
+    EventBatch recycled;
     for (auto& b : queue_) dropped_ += b.size();
+    if (!queue_.empty()) recycled = std::move(queue_.front());
     queue_.clear();
     queue_.push_back(std::move(open_));
-    open_ = EventBatch{};
+    recycled.tasks.clear();
+    recycled.edges.clear();
+    recycled.transfers.clear();
+    open_ = std::move(recycled);
     return;
   }
   queue_.push_back(std::move(open_));
-  open_ = EventBatch{};
+  open_ = fresh_batch_locked();
   cv_.notify_one();
 }
 
@@ -137,6 +164,11 @@ void EventLog::writer_main() {
     }
     space_cv_.notify_all();
     write(batch);
+    batch.tasks.clear();
+    batch.edges.clear();
+    batch.transfers.clear();
+    std::lock_guard lk(mu_);
+    if (spare_.size() < 2) spare_.push_back(std::move(batch));
   }
 }
 

@@ -50,6 +50,7 @@ class EventLog {
 
  private:
   void seal_locked();  // the open batch becomes a queued one
+  EventBatch fresh_batch_locked();  // an empty batch, its memory recycled when possible
   void writer_main();
   void write(EventBatch& batch);
 
@@ -60,6 +61,7 @@ class EventLog {
   std::condition_variable cv_, space_cv_;
   EventBatch open_;
   std::deque<EventBatch> queue_;  // sealed, waiting for the writer
+  std::vector<EventBatch> spare_; // written batches, cleared, kept for their memory
   std::deque<std::function<void()>> jobs_;
   std::uint64_t recorded_ = 0, dropped_ = 0;
   bool writing_ = false;

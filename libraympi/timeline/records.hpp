@@ -30,8 +30,9 @@ struct TaskRecord {
   static constexpr std::int32_t kDriverRow = -1;  // a get ran the queued task on the driver's thread
   static constexpr std::int32_t kActorRow = -2;   // an actor's own thread (row per actor)
   void set_name(std::string_view n) {
-    std::memset(name, 0, sizeof name);
-    std::memcpy(name, n.data(), n.size() < kNameBytes - 1 ? n.size() : kNameBytes - 1);
+    const std::size_t len = n.size() < kNameBytes - 1 ? n.size() : kNameBytes - 1;
+    std::memcpy(name, n.data(), len);
+    std::memset(name + len, 0, kNameBytes - len);
   }
   std::string_view name_view() const { return std::string_view(name, strnlen(name, kNameBytes)); }
 };
