@@ -1,6 +1,7 @@
 #include "timeline/event_log.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -19,7 +20,7 @@ __attribute__((tls_model("initial-exec"))) thread_local ThreadRow t_row;
 
 // Sealed batches the writer may fall behind by before recording threads wait
 // for it (bounded memory even when the file system is slow).
-constexpr std::size_t kMaxQueued = 4;
+constexpr std::size_t kMaxQueued = 2;
 
 void make_parent_folder(const std::string& path) {
   auto slash = path.rfind('/');
@@ -62,7 +63,12 @@ EventLog::~EventLog() {
   if (writer_.joinable()) writer_.join();
   bool had_spool = spool_ != nullptr;
   spool_.reset();
-  if (had_spool) std::remove(spool_path_.c_str());
+  if (had_spool) {
+    std::remove(spool_path_.c_str());
+    // The job's folder: whoever empties it last removes it (the spill folders do the same).
+    auto slash = spool_path_.rfind('/');
+    if (slash != std::string::npos && slash > 0) ::rmdir(spool_path_.substr(0, slash).c_str());
+  }
 }
 
 void EventLog::seal_locked() {
@@ -168,7 +174,7 @@ void EventLog::writer_main() {
     batch.edges.clear();
     batch.transfers.clear();
     std::lock_guard lk(mu_);
-    if (spare_.size() < 2) spare_.push_back(std::move(batch));
+    if (spare_.empty()) spare_.push_back(std::move(batch));  // one kept: the next seal needs one
   }
 }
 

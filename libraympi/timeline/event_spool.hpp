@@ -12,7 +12,8 @@
 // convert nothing.
 //
 // Debian's HDF5 is not built thread-safe: every HDF5 call made here holds one
-// process-wide lock (event_spool.cpp), taken for a whole append or read.
+// process-wide lock (base/hdf5_lock.hpp, shared with the spill files), taken
+// for a whole append or read.
 
 // raympi uses MPI's C API only; skip the deprecated C++ bindings (they need libmpi_cxx).
 #ifndef OMPI_SKIP_MPICXX

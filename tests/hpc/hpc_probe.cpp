@@ -8,6 +8,8 @@
 //                                   RAYMPI_OBJECT_STORE_MEMORY), prints
 //                                   "PROBE_SPILL <folder>" and "PROBE_READY",
 //                                   holds for SECONDS, shuts down, "PROBE_DONE"
+//   hpc_probe tasks N               runs N tasks `probe_square` over the nodes,
+//                                   prints "PROBE_TASKS <N> <sum>"
 #include <unistd.h>
 
 #include <chrono>
@@ -20,10 +22,15 @@
 
 #include <raympi/raympi.hpp>
 
+namespace {
+long probe_square(long x) { return x * x; }
+}  // namespace
+RAYMPI_REMOTE(probe_square);
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode != "nodes" && mode != "hold") {
-    std::fprintf(stderr, "usage: hpc_probe nodes | hpc_probe hold SECONDS [MIB]\n");
+  if (mode != "nodes" && mode != "hold" && mode != "tasks") {
+    std::fprintf(stderr, "usage: hpc_probe nodes | hpc_probe hold SECONDS [MIB] | hpc_probe tasks N\n");
     return 2;
   }
   if (mode == "hold") {
@@ -39,6 +46,13 @@ int main(int argc, char** argv) {
         if (k != "CPU" && k != "GPU") std::printf(" %s=%g", k.c_str(), v);
       std::printf("\n");
     }
+  } else if (mode == "tasks") {
+    const long n = argc > 2 ? std::atol(argv[2]) : 100;
+    std::vector<raympi::ObjectRef<long>> refs;
+    for (long i = 0; i < n; ++i) refs.push_back(raympi::task(probe_square).remote(i));
+    long sum = 0;
+    for (long v : raympi::get(refs)) sum += v;
+    std::printf("PROBE_TASKS %ld %ld\n", n, sum);
   } else {
     const double seconds = argc > 2 ? std::atof(argv[2]) : 5.0;
     const int mib = argc > 3 ? std::atoi(argv[3]) : 0;

@@ -123,9 +123,13 @@ TEST(DataPlaneMemory, CreatingAndDroppingObjectsLeavesMemoryFlat) {
   // Every copy is freed, on both nodes, by the store's own count ...
   EXPECT_TRUE(settled(driver_rank(), store_here)) << stats_on(driver_rank()).store_bytes << " bytes left";
   EXPECT_TRUE(settled(other_rank(), store_there)) << stats_on(other_rank()).store_bytes << " bytes left";
-  // ... and by the processes' resident memory (one object's worth of slack).
-  EXPECT_LT(rss_on(driver_rank()), rss_here + size) << "driver's node grew";
-  EXPECT_LT(rss_on(other_rank()), rss_there + size) << "other node grew";
+  // ... and by the processes' resident memory: one object's worth of slack
+  // (the block pool may keep one buffer), plus 1 MiB for the records of the
+  // ~40 tasks and 10 transfers this ran (the node's event log fills its
+  // bounded buffer page by page; docs/timeline.md).
+  const std::uint64_t slack = size + (1u << 20);
+  EXPECT_LT(rss_on(driver_rank()), rss_here + slack) << "driver's node grew";
+  EXPECT_LT(rss_on(other_rank()), rss_there + slack) << "other node grew";
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, DataPlane,

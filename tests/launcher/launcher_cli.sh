@@ -113,6 +113,16 @@ want=$((cpus >= 2 ? cpus / 2 : 1))
 [[ $(grep -c "^PROBE_NODE .* CPU=$want " "$tmp/run2") == 2 ]] &&
   ok "without --cpus-per-node each of 2 node ranks reports its binding: CPU=$want of $cpus" ||
   { bad "binding-derived CPUs (want CPU=$want on both):"; cat "$tmp/run2" >&2; }
+# --timeline FILE: the driver writes the job's Chrome trace at shutdown; `raympi timeline` views it.
+"$raympi" run -n 2 --timeline "$tmp/trace.json" -- "$probe" tasks 200 >"$tmp/tl" 2>&1
+rc=$?
+[[ $rc == 0 ]] && grep -q "^PROBE_TASKS 200 " "$tmp/tl" && ok "raympi run --timeline ... hpc_probe tasks 200: exit 0" ||
+  { bad "timeline run exit $rc:"; cat "$tmp/tl" >&2; }
+spans=$(grep -o '"name":"probe_square"' "$tmp/trace.json" 2>/dev/null | wc -l)
+[[ $spans == 200 ]] && ok "--timeline wrote a trace with the 200 tasks" || bad "--timeline: $spans probe_square spans in $tmp/trace.json, want 200"
+"$raympi" timeline "$tmp/trace.json" -o "$tmp/trace.html" >"$tmp/tlv" 2>&1 && grep -q "<svg" "$tmp/trace.html" &&
+  ok "raympi timeline turns it into an HTML page" || { bad "raympi timeline:"; cat "$tmp/tlv" >&2; }
+rm -f "$tmp/trace.json" "$tmp/trace.html"
 "$raympi" run -- bash -c 'exit 3' >/dev/null 2>&1
 rc=$?
 [[ $rc == 3 ]] && ok "exit status of the application: 3" || bad "raympi run -- bash -c 'exit 3' exited $rc, want 3"

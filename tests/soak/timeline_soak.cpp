@@ -23,7 +23,7 @@
 // trace and HDF5 log sizes.
 //
 //   mpiexec -n 4 timeline_soak [N] [--round R] [--dep-every K] [--trace PATH]
-//                              [--slack-mib M] [--keep]
+//                              [--slack-mib M] [--keep] [--malloc-info DIR]
 // RAYMPI_EVENT_LOG: the merged log's path (default timeline_soak_events.h5 in
 // the working folder). The trace and the log are deleted at the end unless --keep.
 
@@ -49,7 +49,18 @@
 
 int soak_nop(int x) { return x; }
 int soak_dep(int prev, int x) { return x + (prev & 0); }  // `prev` is a dependency (a previous task's result)
-RAYMPI_REMOTE(soak_nop, soak_dep);
+// The heap of the node rank it runs on (glibc, every arena): {arena bytes, in
+// use, free in the arenas, mmapped}; with a path, malloc_info's XML there too.
+std::vector<std::uint64_t> soak_heap(std::string xml_path) {
+  const struct mallinfo2 mi = ::mallinfo2();
+  if (!xml_path.empty())
+    if (FILE* f = std::fopen(xml_path.c_str(), "w")) {
+      ::malloc_info(0, f);
+      std::fclose(f);
+    }
+  return {mi.arena, mi.uordblks, mi.fordblks, mi.hblkhd};
+}
+RAYMPI_REMOTE(soak_nop, soak_dep, soak_heap);
 
 namespace {
 
@@ -67,6 +78,7 @@ struct Options {
   std::string event_log;
   double slack_mib = 32;
   bool keep = false;
+  std::string malloc_info;  // folder: the driver's malloc_info() XML at each checkpoint (diagnosis)
 };
 
 int failures = 0;
@@ -76,12 +88,24 @@ void fail(const std::string& what) {
   ++failures;
 }
 
-// VmRSS of `pid` in KiB; -1 when it cannot be read.
-long rss_kib(int pid) {
+// VmRSS of a process in KiB, and its parts (anonymous, file-backed, shared memory); -1 when unreadable.
+struct Rss {
+  long total = -1, anon = -1, file = -1, shmem = -1;
+};
+Rss read_rss(int pid) {
+  Rss r;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
+  auto field = [](const std::string& line, const char* key, long& out) {
+    const std::size_t n = std::strlen(key);
+    if (line.compare(0, n, key) == 0) out = std::strtol(line.c_str() + n, nullptr, 10);
+  };
+  for (std::string line; std::getline(in, line);) {
+    field(line, "VmRSS:", r.total);
+    field(line, "RssAnon:", r.anon);
+    field(line, "RssFile:", r.file);
+    field(line, "RssShmem:", r.shmem);
+  }
+  return r;
 }
 
 double mib(long kib) { return double(kib) / 1024.0; }
@@ -89,7 +113,9 @@ double mib_bytes(std::uintmax_t b) { return double(b) / (1024.0 * 1024.0); }
 
 struct Sample {
   std::string label;
-  std::vector<long> kib;  // per rank
+  std::vector<long> kib;  // per rank: VmRSS
+  std::vector<Rss> parts;
+  std::vector<std::vector<std::uint64_t>> heap;  // per rank (node ranks): soak_heap's answer
 };
 
 std::string role_of(int rank, const std::vector<int>& node_ranks, int driver) {
@@ -111,6 +137,24 @@ void print_table(const std::vector<Sample>& samples, const std::vector<int>& nod
     for (long k : s.kib) {
       if (k < 0) std::printf(" %14s", "n/a");
       else std::printf(" %14.1f", mib(k));
+    }
+    std::printf("\n");
+  }
+  std::printf("  of which anonymous / file / shmem (MiB):\n");
+  for (auto& s : samples) {
+    std::printf("  %-22s", s.label.c_str());
+    for (auto& p : s.parts) {
+      if (p.total < 0) std::printf(" %20s", "n/a");
+      else std::printf(" %6.1f/%5.1f/%5.1f", mib(p.anon), mib(p.file), mib(p.shmem));
+    }
+    std::printf("\n");
+  }
+  std::printf("  heap of the node ranks (glibc, all arenas): in use / free in arenas / mmapped (MiB):\n");
+  for (auto& s : samples) {
+    std::printf("  %-22s", s.label.c_str());
+    for (auto& h : s.heap) {
+      if (h.size() < 4) std::printf(" %20s", "-");
+      else std::printf(" %6.1f/%5.1f/%5.1f", mib_bytes(h[1]), mib_bytes(h[2]), mib_bytes(h[3]));
     }
     std::printf("\n");
   }
@@ -142,6 +186,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--trace") o.trace = next();
     else if (a == "--slack-mib") o.slack_mib = std::atof(next());
     else if (a == "--keep") o.keep = true;
+    else if (a == "--malloc-info") o.malloc_info = next();
     else if (!a.empty() && a[0] != '-') o.n = parse_count(a.c_str());
     else {
       std::fprintf(stderr, "timeline_soak: unknown argument %s\n", a.c_str());
@@ -158,7 +203,7 @@ Options parse(int argc, char** argv) {
 // What the trace holds, counted line by line (the writer puts one event per
 // line; nlohmann sorts keys, but this does not rely on their order).
 struct TraceScan {
-  std::uint64_t nop = 0, dep = 0, other_x = 0, flows_s = 0, flows_f = 0, lines = 0;
+  std::uint64_t nop = 0, dep = 0, heap = 0, other_x = 0, flows_s = 0, flows_f = 0, lines = 0;
   std::map<int, std::uint64_t> soak_by_pid;
   bool closed = false;  // the file ends with the array's "]}"
 };
@@ -184,6 +229,8 @@ TraceScan scan_trace(const std::string& path) {
       } else if (l.find("\"name\":\"soak_dep\"") != std::string_view::npos) {
         ++s.dep;
         ++s.soak_by_pid[pid_of(l)];
+      } else if (l.find("\"name\":\"soak_heap\"") != std::string_view::npos) {
+        ++s.heap;
       } else {
         ++s.other_x;
       }
@@ -242,15 +289,20 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   auto sample = [&](std::string label) {
-    Sample s{std::move(label), std::vector<long>(std::size_t(size), -1)};
+    Sample s{std::move(label), std::vector<long>(std::size_t(size), -1), std::vector<Rss>(std::size_t(size)),
+             std::vector<std::vector<std::uint64_t>>(std::size_t(size))};
     for (int r = 0; r < size; ++r)
-      if (here[std::size_t(r)]) s.kib[std::size_t(r)] = rss_kib(pids[std::size_t(r)]);
+      if (here[std::size_t(r)]) {
+        s.parts[std::size_t(r)] = read_rss(pids[std::size_t(r)]);
+        s.kib[std::size_t(r)] = s.parts[std::size_t(r)].total;
+      }
     return s;
   };
 
-  // Expected records: per node rank (pinned round-robin), and dependencies.
-  std::map<int, std::uint64_t> expect_by_rank;
-  std::uint64_t expect_deps = 0;
+  // Expected records: per node rank (pinned round-robin), and dependencies;
+  // the heap probes (soak_heap, one per node rank at each checkpoint) apart.
+  std::map<int, std::uint64_t> expect_by_rank, probes_by_rank;
+  std::uint64_t expect_deps = 0, probes = 0;
 
   std::vector<raympi::TaskCaller<int (*)(int)>> nop_on;
   std::vector<raympi::TaskCaller<int (*)(int, int)>> dep_on;
@@ -262,6 +314,19 @@ int main(int argc, char** argv) {
     d.resource("node:" + std::to_string(r), 0.001);
     dep_on.push_back(d);
   }
+  // After sample(): the heap of every node rank, from a task pinned there.
+  auto probe_heaps = [&](Sample& s, std::int64_t done) {
+    for (int r : node_ranks) {
+      std::string xml;
+      if (!opt.malloc_info.empty())
+        xml = opt.malloc_info + "/malloc_info_r" + std::to_string(r) + "_" + std::to_string(done) + ".xml";
+      auto h = raympi::task(soak_heap);
+      h.resource("node:" + std::to_string(r), 0.001);
+      s.heap[std::size_t(r)] = raympi::get(h.remote(xml));
+      ++probes;
+      ++probes_by_rank[r];
+    }
+  };
 
   std::vector<Sample> samples;
   Sample base;
@@ -305,12 +370,14 @@ int main(int argc, char** argv) {
     if (done >= next_checkpoint || done == opt.n) {
       const double seg_s = seconds_since(t_seg);
       Sample s = sample(std::to_string(done) + (done == opt.n ? " (end)" : ""));
+      probe_heaps(s, done);
       std::printf("timeline_soak: %lld tasks, %.1f s, %.0f tasks/s since the last checkpoint; RSS MiB:",
                   (long long)done, seconds_since(t0), double(done - seg_start) / seg_s);
       for (long k : s.kib) std::printf(" %.1f", mib(k));
-      const struct mallinfo2 mi = ::mallinfo2();  // this process (the driver) only
-      std::printf("; driver heap in use %.1f MiB, free in the heap %.1f MiB, mmapped %.1f MiB\n",
-                  mib_bytes(mi.uordblks), mib_bytes(mi.fordblks), mib_bytes(mi.hblkhd));
+      std::printf("; heap in use/free MiB:");
+      for (int r : node_ranks)
+        std::printf(" r%d %.1f/%.1f", r, mib_bytes(s.heap[std::size_t(r)][1]), mib_bytes(s.heap[std::size_t(r)][2]));
+      std::printf("\n");
       std::fflush(stdout);
       if (!have_base) {
         base = s;
@@ -382,16 +449,18 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   tt = Clock::now();
   TraceScan scan = scan_trace(opt.trace);
-  std::printf("timeline_soak: trace: %llu lines, soak_nop %llu + soak_dep %llu task events, %llu other complete events "
-              "(transfers), flows %llu/%llu (scanned in %.2f s)\n",
+  std::printf("timeline_soak: trace: %llu lines, soak_nop %llu + soak_dep %llu task events (+ %llu soak_heap), %llu "
+              "other complete events (transfers), flows %llu/%llu (scanned in %.2f s)\n",
               (unsigned long long)scan.lines, (unsigned long long)scan.nop, (unsigned long long)scan.dep,
-              (unsigned long long)scan.other_x, (unsigned long long)scan.flows_s, (unsigned long long)scan.flows_f,
+              (unsigned long long)scan.heap, (unsigned long long)scan.other_x, (unsigned long long)scan.flows_s, (unsigned long long)scan.flows_f,
               seconds_since(tt));
   if (!scan.closed) fail("the trace " + opt.trace + " does not end with the event array's \"]}\" (truncated?)");
   if (scan.nop + scan.dep != std::uint64_t(done))
     fail("the trace has " + std::to_string(scan.nop + scan.dep) + " task events, expected " + std::to_string(done));
   if (scan.dep != expect_deps)
     fail("the trace has " + std::to_string(scan.dep) + " soak_dep events, expected " + std::to_string(expect_deps));
+  if (scan.heap != probes)
+    fail("the trace has " + std::to_string(scan.heap) + " soak_heap events, expected " + std::to_string(probes));
   if (scan.flows_s != expect_deps || scan.flows_f != expect_deps)
     fail("the trace has " + std::to_string(scan.flows_s) + "/" + std::to_string(scan.flows_f) +
          " flow start/end events, expected " + std::to_string(expect_deps));
@@ -414,7 +483,7 @@ int main(int argc, char** argv) {
     tt = Clock::now();
     raympi::detail::EventBatch log = raympi::detail::read_event_log(opt.event_log);
     raympi::detail::RankCounts counts = raympi::detail::read_rank_counts(opt.event_log);
-    std::uint64_t nop = 0, dep = 0, other = 0;
+    std::uint64_t nop = 0, dep = 0, heap = 0, other = 0;
     std::map<int, std::uint64_t> by_node;
     std::vector<std::uint64_t> ids;
     ids.reserve(log.tasks.size());
@@ -422,6 +491,7 @@ int main(int argc, char** argv) {
       auto name = t.name_view();
       if (name == "soak_nop") ++nop;
       else if (name == "soak_dep") ++dep;
+      else if (name == "soak_heap") ++heap;
       else ++other;
       ++by_node[t.node];
       ids.push_back(t.id);
@@ -430,17 +500,19 @@ int main(int argc, char** argv) {
     const auto distinct = std::uint64_t(std::unique(ids.begin(), ids.end()) - ids.begin());
     std::uint64_t count_tasks = 0, count_edges = 0, count_transfers = 0;
     for (auto& c : counts) count_tasks += c[0], count_edges += c[1], count_transfers += c[2];
-    std::printf("timeline_soak: event log read in %.2f s: %zu task records (soak_nop %llu, soak_dep %llu, other %llu; "
-                "%llu distinct ids), %zu edges, %zu transfers; \"ranks\" dataset:",
+    std::printf("timeline_soak: event log read in %.2f s: %zu task records (soak_nop %llu, soak_dep %llu, soak_heap "
+                "%llu, other %llu; %llu distinct ids), %zu edges, %zu transfers; \"ranks\" dataset (tasks/edges/"
+                "transfers):",
                 seconds_since(tt), log.tasks.size(), (unsigned long long)nop, (unsigned long long)dep,
-                (unsigned long long)other, (unsigned long long)distinct, log.edges.size(), log.transfers.size());
+                (unsigned long long)heap, (unsigned long long)other, (unsigned long long)distinct, log.edges.size(), log.transfers.size());
     for (std::size_t r = 0; r < counts.size(); ++r)
       std::printf(" r%zu %llu/%llu/%llu", r, (unsigned long long)counts[r][0], (unsigned long long)counts[r][1],
                   (unsigned long long)counts[r][2]);
     std::printf("\n");
-    if (log.tasks.size() != std::size_t(done) || nop + dep != std::uint64_t(done))
+    if (log.tasks.size() != std::size_t(done) + probes || nop + dep != std::uint64_t(done) || heap != probes)
       fail("the event log holds " + std::to_string(log.tasks.size()) + " task records (" + std::to_string(nop + dep) +
-           " soak tasks), expected " + std::to_string(done));
+           " soak tasks, " + std::to_string(heap) + " heap probes), expected " + std::to_string(done) + " + " +
+           std::to_string(probes));
     if (distinct != log.tasks.size())
       fail("the event log holds " + std::to_string(log.tasks.size() - distinct) + " duplicate task ids");
     if (dep != expect_deps) fail("the event log holds " + std::to_string(dep) + " soak_dep records, expected " + std::to_string(expect_deps));
@@ -451,7 +523,8 @@ int main(int argc, char** argv) {
            std::to_string(size));
     if (count_tasks != log.tasks.size() || count_edges != log.edges.size() || count_transfers != log.transfers.size())
       fail("the event log's \"ranks\" dataset disagrees with its datasets");
-    for (auto& [r, n] : expect_by_rank) {
+    for (auto& [r, soak] : expect_by_rank) {
+      const std::uint64_t n = soak + probes_by_rank[r];
       if (by_node[r] != n)
         fail("the event log holds " + std::to_string(by_node[r]) + " task records of node rank " + std::to_string(r) +
              ", expected " + std::to_string(n));
