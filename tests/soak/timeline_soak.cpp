@@ -4,28 +4,34 @@
 // repeat), spread round-robin over every node rank (pinned with the custom
 // resource node:<rank>); every K-th task (default 997) takes a previous
 // task's result as an argument (alternately the other node rank's and its
-// own), so the job has dependency edges (and, between node ranks, pulls). Node ranks record every task in a buffer of
-// RAYMPI_EVENT_BUFFER records (10,000 unless set) spooled to HDF5.
+// own), so the job has dependency edges. Node ranks record every task in a
+// buffer of RAYMPI_EVENT_BUFFER records (10,000 unless set) spooled to HDF5.
 //
-// Checks (one FAIL line each, exit status 1 on any):
+// Checks (one "timeline_soak: FAIL:" line each, exit status 1 on any):
 //   * memory: the RSS of EVERY rank (global scheduler, GCS, every node rank)
 //     stays within 32 MiB of its value after the first 100,000 tasks, at every
-//     checkpoint up to the end of the tasks (read from /proc/<pid>/status: the
-//     pids are gathered over MPI_COMM_WORLD before raympi::init, so all ranks
-//     must share this host; ranks elsewhere are reported as not measured);
+//     checkpoint (every 250,000 tasks) up to the end of the tasks. Read from
+//     /proc/<pid>/status: the pids are gathered over MPI_COMM_WORLD before
+//     raympi::init(MPI_COMM_WORLD), so all ranks must share this host (ranks
+//     elsewhere are reported as not measured). For diagnosis the table also
+//     shows RssAnon/RssFile/RssShmem and each node rank's glibc heap (in use,
+//     free in the arenas, mmapped) from a task pinned there (soak_heap: 1 task
+//     per node rank per checkpoint, counted apart from the N);
 //   * the trace: raympi::timeline(path) has exactly one complete ("X") event
-//     per task, per node rank as pinned, and one flow per dependency;
+//     per task (per node rank as pinned), one per probe, one flow per dependency;
 //   * the merged HDF5 event log (RAYMPI_EVENT_LOG, written by every rank at
 //     shutdown; read here after raympi::shutdown, which leaves MPI to this
-//     program in init(MPI_Comm) mode): exactly N task records with N distinct
-//     ids, per rank as pinned, and exactly one edge per dependency.
+//     program in init(MPI_Comm) mode): exactly N + probes task records with
+//     distinct ids, per rank as pinned ("ranks" dataset too), one edge per dependency.
 // Prints: the RSS table, tasks/s with recording, time to write the trace,
-// trace and HDF5 log sizes.
+// trace and HDF5 log sizes, time of shutdown (the merged log's MPI-IO write).
 //
 //   mpiexec -n 4 timeline_soak [N] [--round R] [--dep-every K] [--trace PATH]
 //                              [--slack-mib M] [--keep] [--malloc-info DIR]
-// RAYMPI_EVENT_LOG: the merged log's path (default timeline_soak_events.h5 in
-// the working folder). The trace and the log are deleted at the end unless --keep.
+// N accepts 2000000, 2e6, 2M. RAYMPI_EVENT_LOG: the merged log's path (default
+// timeline_soak_events.h5 in the working folder). The trace and the log are
+// deleted at the end unless --keep. --malloc-info DIR: every node rank's
+// malloc_info() XML at each checkpoint (malloc_info_r<rank>_<tasks>.xml).
 
 #include <raympi/raympi.hpp>
 
@@ -90,7 +96,7 @@ void fail(const std::string& what) {
 
 // VmRSS of a process in KiB, and its parts (anonymous, file-backed, shared memory); -1 when unreadable.
 struct Rss {
-  long total = -1, anon = -1, file = -1, shmem = -1;
+  long total = -1, anon = -1, file = -1, shmem = -1, threads = -1;
 };
 Rss read_rss(int pid) {
   Rss r;
@@ -104,6 +110,7 @@ Rss read_rss(int pid) {
     field(line, "RssAnon:", r.anon);
     field(line, "RssFile:", r.file);
     field(line, "RssShmem:", r.shmem);
+    field(line, "Threads:", r.threads);
   }
   return r;
 }
@@ -130,22 +137,22 @@ std::string role_of(int rank, const std::vector<int>& node_ranks, int driver) {
 void print_table(const std::vector<Sample>& samples, const std::vector<int>& node_ranks, int driver) {
   const int ranks = int(samples.front().kib.size());
   std::printf("\ntimeline_soak: RSS (MiB) of every rank\n  %-22s", "after tasks");
-  for (int r = 0; r < ranks; ++r) std::printf(" %14s", ("r" + std::to_string(r) + " " + role_of(r, node_ranks, driver)).c_str());
+  for (int r = 0; r < ranks; ++r) std::printf(" %25s", ("r" + std::to_string(r) + " " + role_of(r, node_ranks, driver)).c_str());
   std::printf("\n");
   for (auto& s : samples) {
     std::printf("  %-22s", s.label.c_str());
     for (long k : s.kib) {
-      if (k < 0) std::printf(" %14s", "n/a");
-      else std::printf(" %14.1f", mib(k));
+      if (k < 0) std::printf(" %25s", "n/a");
+      else std::printf(" %25.1f", mib(k));
     }
     std::printf("\n");
   }
-  std::printf("  of which anonymous / file / shmem (MiB):\n");
+  std::printf("  of which anonymous / file / shmem (MiB), [threads]:\n");
   for (auto& s : samples) {
     std::printf("  %-22s", s.label.c_str());
     for (auto& p : s.parts) {
-      if (p.total < 0) std::printf(" %20s", "n/a");
-      else std::printf(" %6.1f/%5.1f/%5.1f", mib(p.anon), mib(p.file), mib(p.shmem));
+      if (p.total < 0) std::printf(" %25s", "n/a");
+      else std::printf(" %6.1f/%5.1f/%5.1f [%2ld]", mib(p.anon), mib(p.file), mib(p.shmem), p.threads);
     }
     std::printf("\n");
   }
@@ -153,8 +160,8 @@ void print_table(const std::vector<Sample>& samples, const std::vector<int>& nod
   for (auto& s : samples) {
     std::printf("  %-22s", s.label.c_str());
     for (auto& h : s.heap) {
-      if (h.size() < 4) std::printf(" %20s", "-");
-      else std::printf(" %6.1f/%5.1f/%5.1f", mib_bytes(h[1]), mib_bytes(h[2]), mib_bytes(h[3]));
+      if (h.size() < 4) std::printf(" %25s", "-");
+      else std::printf(" %6.1f/%5.1f/%5.1f     ", mib_bytes(h[1]), mib_bytes(h[2]), mib_bytes(h[3]));
     }
     std::printf("\n");
   }
