@@ -174,7 +174,11 @@ void EventLog::writer_main() {
     batch.edges.clear();
     batch.transfers.clear();
     std::lock_guard lk(mu_);
-    if (spare_.empty()) spare_.push_back(std::move(batch));  // one kept: the next seal needs one
+    // Kept, never freed: every batch ever allocated (at most the open one, the
+    // queued ones and the one being written) is reused, so no batch memory
+    // moves between malloc arenas (a freed batch would stay in the arena of
+    // whichever worker filled it).
+    if (spare_.size() < kMaxQueued + 2) spare_.push_back(std::move(batch));
   }
 }
 

@@ -423,7 +423,7 @@ int main(int argc, char** argv) {
       const long over = final_kib > base.kib[i] + slack ? final_kib : worst > base.kib[i] + slack ? worst : -1;
       if (over >= 0) {
         char line[512];
-        std::snprintf(line, sizeof line, "rank %d (%s): RSS %.1f MiB after %s tasks > %.1f MiB after %lld tasks + %.0f MiB "
+        std::snprintf(line, sizeof line, "rank %d (%s): RSS %.1f MiB after %s tasks > %.1f MiB after %lld tasks + %g MiB "
                       "(+%.1f MiB)", r, role_of(r, node_ranks, driver).c_str(), mib(over),
                       over == final_kib ? samples.back().label.c_str() : worst_at.c_str(), mib(base.kib[i]),
                       (long long)kBaselineTasks, opt.slack_mib, mib(over - base.kib[i]));
