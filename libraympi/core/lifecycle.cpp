@@ -1,8 +1,11 @@
 // init / run / shutdown: MPI set-up, the registry agreement check, the node
 // table exchange, and the role each rank serves.
 
+#include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <mutex>
@@ -11,12 +14,12 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include "timeline/clock_sync.hpp"
 #include "base/log.hpp"
 #include "core/config.hpp"
 #include "core/registry.hpp"
 #include "core/runtime.hpp"
 #include "raympi/api.hpp"
+#include "timeline/clock_sync.hpp"
 #include "topology/host_share.hpp"
 #include "topology/pinning.hpp"
 
@@ -161,6 +164,37 @@ std::string role_map(const Roles& roles, const std::vector<NodeDesc>& nodes) {
   return out;
 }
 
+// mkdir -p, then create and remove a probe file: an unusable spill directory
+// is a clear Error from init on every rank (agreed by an allreduce, so a bad
+// folder on one host cannot leave the others waiting), not an exception out
+// of a worker at the first spill.
+void check_spill_directory(MPI_Comm comm, const std::string& dir, int rank) {
+  std::string why;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    why = "cannot create it: " + ec.message();
+  } else {
+    std::string probe = dir + "/.raympi-probe-XXXXXX";
+    int fd = ::mkstemp(probe.data());
+    if (fd < 0) {
+      why = std::string("cannot write in it: ") + std::strerror(errno);
+    } else {
+      ::close(fd);
+      ::unlink(probe.c_str());
+    }
+  }
+  int bad = why.empty() ? INT_MAX : rank, first_bad = INT_MAX;
+  MPI_Allreduce(&bad, &first_bad, 1, MPI_INT, MPI_MIN, comm);
+  if (first_bad == INT_MAX) return;
+  const std::string fix = "; point RAYMPI_SPILL_DIR (Config::spill_directory) at a writable local folder";
+  if (!why.empty())
+    throw Error("raympi::init: the spill directory '" + dir + "' is unusable on rank " + std::to_string(rank) + ": " +
+                why + fix);
+  throw Error("raympi::init: rank " + std::to_string(first_bad) + " cannot use the spill directory '" + dir +
+              "' (its own error says why)" + fix);
+}
+
 void teardown(Session& s) {
   s.live.store(nullptr, std::memory_order_release);  // API calls from now on find no runtime
   if (s.runtime && s.runtime->lost_peers()) {
@@ -196,6 +230,7 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   RankShare share = share_of_host(s->comm, roles, rank);
   cfg = resolve_config(std::move(cfg), share.machine);
   setup_logging(cfg.log_level, rank);
+  check_spill_directory(s->comm, cfg.spill_directory, rank);
   if (!share.warning.empty()) RAYMPI_LOG_WARN("{}", share.warning);
   check_registries(s->comm);
   Runtime::Options opts;
@@ -252,7 +287,13 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
 }
 
 int init_mpi(int* argc, char*** argv, bool& owns) {
-  int inited = 0, provided = 0;
+  int inited = 0, provided = 0, finalized = 0;
+  // Legal after MPI_Finalize (every other MPI call then aborts the job).
+  MPI_Finalized(&finalized);
+  if (finalized)
+    throw Error("raympi::init: MPI was already finalized in this process (an earlier raympi::shutdown, or the "
+                "program's own MPI_Finalize), and MPI cannot start twice. Run one raympi session per process, "
+                "or initialise MPI yourself and use raympi::init(MPI_Comm) / raympi::run for several sessions");
   MPI_Initialized(&inited);
   owns = !inited;
   if (!inited) MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);

@@ -91,6 +91,8 @@ void ObjectStore::enforce_budget() {
     {
       std::lock_guard lk(mu_);
       if (budget_ == 0 || bytes_ <= budget_ + spilling_bytes_) return;
+      if (spill_retry_at_ != std::chrono::steady_clock::time_point{} && std::chrono::steady_clock::now() < spill_retry_at_)
+        return;  // the last spill failed: not again before the retry time
       const Entry* best = nullptr;
       for (auto& [oid, e] : objects_) {
         const StoredObject& o = *e.object;
@@ -109,10 +111,17 @@ void ObjectStore::enforce_budget() {
     const auto began = std::chrono::steady_clock::now();
     try {
       path = spill_->write(id, victim->bytes);
-    } catch (...) {
+    } catch (const std::exception& e) {
+      // Never an exception out of a put or the progress thread's tick: the
+      // objects stay in memory, over budget, and the job goes on.
       std::lock_guard lk(mu_);
       spilling_bytes_ -= victim->bytes.size;
-      throw;
+      if (spill_retry_at_ == std::chrono::steady_clock::time_point{})  // once per failure streak
+        RAYMPI_LOG_WARN("spilling failed: {}; objects stay in memory over the store's budget ({} bytes) and "
+                        "spilling is retried every {} s",
+                        e.what(), budget_, kSpillRetry.count());
+      spill_retry_at_ = std::chrono::steady_clock::now() + kSpillRetry;
+      return;
     }
     // ... and drop it from memory unless someone took it meanwhile.
     std::lock_guard lk(mu_);
@@ -126,6 +135,7 @@ void ObjectStore::enforce_budget() {
     }
     spilled_[id] = Spilled{std::move(path), size};
     spilled_bytes_ += size;
+    spill_retry_at_ = {};  // spilling works (again)
     if (observer_) observer_(TransferKind::spill, id, size, began, std::chrono::steady_clock::now());
     bytes_ -= size;
     objects_.erase(it);

@@ -47,6 +47,10 @@ class ObjectStore {
   std::string spill_folder() const;
 
  private:
+  // After a failed spill write (disk full, folder gone): objects stay in
+  // memory over budget and spilling is not tried again before this (mu_).
+  std::chrono::steady_clock::time_point spill_retry_at_{};
+  static constexpr std::chrono::seconds kSpillRetry{5};
   Observer observer_;
   struct Entry {
     StoredPtr object;

@@ -45,6 +45,7 @@ bool Transport::block_until(Clock::time_point until) {
 void Transport::start(Hooks hooks) {
   hooks_ = std::move(hooks);
   thread_ = std::thread([this] {
+    progress_id_.store(std::this_thread::get_id(), std::memory_order_release);
     mark_latency_sensitive_thread();
     loop();
   });

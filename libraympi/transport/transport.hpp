@@ -67,7 +67,7 @@ class Transport {
   /// `peers_failed`: some rank died, so the closing barrier (collective) is
   /// skipped and sends it never matches are abandoned after a short grace.
   void stop(bool peers_failed = false);
-  bool on_progress_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  bool on_progress_thread() const { return std::this_thread::get_id() == progress_id_.load(std::memory_order_acquire); }
 
  protected:
   /// Every implementation's destructor calls this first: the progress thread
@@ -128,6 +128,9 @@ class Transport {
   Clock::time_point stop_deadline_{};  // with peers_failed_: give up on unmatched sends then
   std::atomic<bool> closed_{false};
   bool draining_ = false;  // progress thread only
+  // Set by the progress thread itself as it starts: reading thread_ there
+  // would race with start() still assigning it (found by TSan).
+  std::atomic<std::thread::id> progress_id_{};
   std::thread thread_;
 };
 

@@ -4,6 +4,12 @@
 // free their files when their last reference goes.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -79,6 +85,52 @@ TEST_F(Spill, ASpilledObjectIsServedToAnotherNode) {
     EXPECT_EQ(raympi::get(on_node(sum_of, other_rank()).remote(refs[std::size_t(i)])),
               16 * kMiB * std::uint64_t(10 + i))
         << "object " << i;
+}
+
+// Last in this file: it leaves the driver node's store in its retry period.
+// A spill that cannot be written (the folder made immutable: root ignores
+// permission bits) is a warning; the objects stay in memory over budget, every
+// put returns, every get gives the bytes back, and no thread dies.
+TEST_F(Spill, FailingSpillsKeepObjectsInMemory) {
+  std::vector<ObjectRef<Bytes>> refs;
+  for (int i = 0; i < 6; ++i) refs.push_back(raympi::put(Bytes(16 * kMiB, std::uint8_t(i + 1))));  // 96 MiB: spills
+  auto s = raympi::detail::local_stats();
+  ASSERT_GE(s.spilled_objects, 1u);
+  ASSERT_FALSE(s.spill_folder.empty());
+  int fd = ::open(s.spill_folder.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0) << s.spill_folder;
+  int flags = 0;
+  bool immutable = false;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+    int set = flags | FS_IMMUTABLE_FL;
+    immutable = ::ioctl(fd, FS_IOC_SETFLAGS, &set) == 0;
+  }
+  if (!immutable) ::chmod(s.spill_folder.c_str(), 0500);
+  struct Restore {
+    int fd, flags;
+    bool immutable;
+    std::string folder;
+    ~Restore() {
+      if (immutable) ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+      ::chmod(folder.c_str(), 0700);
+      ::close(fd);
+    }
+  } restore{fd, flags, immutable, s.spill_folder};
+  const std::string probe = s.spill_folder + "/probe";
+  if (int p = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600); p >= 0) {
+    ::close(p);
+    ::unlink(probe.c_str());
+    GTEST_SKIP() << "cannot make the spill folder unwritable here";
+  }
+  const std::uint64_t spilled_before = s.spilled_objects;
+  for (int i = 6; i < 12; ++i) refs.push_back(raympi::put(Bytes(16 * kMiB, std::uint8_t(i + 1))));  // all kept in memory
+  s = raympi::detail::local_stats();
+  EXPECT_EQ(s.spilled_objects, spilled_before) << "nothing more could be spilled";
+  EXPECT_GT(s.store_bytes, 64 * kMiB) << "over budget, in memory, instead of lost";
+  for (int i = 6; i < 12; ++i)
+    EXPECT_EQ(sum_of(raympi::get(refs[std::size_t(i)])), 16 * kMiB * std::uint64_t(i + 1)) << "object " << i;
+  // And a task on this node still runs (its workers and the progress thread are alive).
+  EXPECT_EQ(raympi::get(on_node(sum_of, driver_rank()).remote(refs[11])), 16 * kMiB * 12);
 }
 
 }  // namespace
