@@ -3,6 +3,8 @@
 // Registered at NP 1, 3 and 4 like the others (RAYMPI_NUM_CPUS=4).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
 #include <numeric>
 #include <vector>
 
@@ -26,12 +28,17 @@ std::pair<int, double> sum_handle(ObjectRef<Doubles> ref) {
   return {raympi::current_rank(), std::accumulate(p->begin(), p->end(), 0.0)};
 }
 int inc_where(int x) { return x + 1; }
+// Holds its CPUs for `ms`, then says where it ran.
+int where_after(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return where_am_i();
+}
 // Submits a child pinned to another rank from inside a task.
 int child_rank_from(int target) { return raympi::get(on_node(where_am_i, target).remote()); }
 
 }  // namespace
 
-RAYMPI_REMOTE(make_doubles, sum_doubles, put_here, sum_handle, inc_where, child_rank_from);
+RAYMPI_REMOTE(make_doubles, sum_doubles, put_here, sum_handle, inc_where, child_rank_from, where_after);
 
 namespace {
 
@@ -110,11 +117,19 @@ TEST_F(CrossNode, GetSharedOfARank3ObjectIsSharedOnTheDriversNode) {
 }
 
 TEST_F(CrossNode, UnpinnedWorkUsesBothNodes) {
-  // Eight tasks that each hold a full node's CPUs (4): they must spread.
+  // Eight tasks that each hold a full node's CPUs (4) for 200 ms: while one
+  // runs on a node, the next cannot start there, so they must spread.
   std::vector<ObjectRef<int>> refs;
-  for (int i = 0; i < 8; ++i) refs.push_back(raympi::task(where_am_i).num_cpus(4).remote());
+  for (int i = 0; i < 8; ++i) refs.push_back(raympi::task(where_after).num_cpus(4).remote(200));
   auto ranks = raympi::get(refs);
-  for (int r : ranks) EXPECT_TRUE(r == 2 || r == 3) << r;
+  int on2 = 0, on3 = 0;
+  for (int r : ranks) {
+    EXPECT_TRUE(r == 2 || r == 3) << r;
+    on2 += r == 2;
+    on3 += r == 3;
+  }
+  EXPECT_GT(on2, 0) << "node 2 ran none of the 8 tasks";
+  EXPECT_GT(on3, 0) << "node 3 ran none of the 8 tasks";
 }
 
 }  // namespace
