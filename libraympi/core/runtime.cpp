@@ -54,8 +54,9 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
   cx_.router = &router_;
   cx_.actors = &actors_;
   cx_.gcs = &gcs_;
-  timeline_ = std::make_unique<TimelineService>(cx_, cx_.cfg.spill_directory + "/raympi-" + opts.job_tag,
-                                                opts.clock_error_us);
+  // The job's folder: the node's spill files and its event-log spool.
+  const std::string job_folder = cx_.cfg.spill_directory + "/raympi-" + opts.job_tag;
+  timeline_ = std::make_unique<TimelineService>(cx_, job_folder, opts.clock_error_us);
   cx_.timeline = timeline_.get();
   objects_.bind_process();
   if (data_) data_->on_peer_failed([this](int r) { peer_failed(r); });
@@ -63,7 +64,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
     // Freed object buffers kept for reuse: up to a quarter of the store's budget.
     set_block_pool_limit(cx_.cfg.object_store_memory / 4);
     store_.configure(cx_.cfg.object_store_memory,
-                     std::make_unique<SpillDir>(cx_.cfg.spill_directory + "/raympi-" + opts.job_tag, cx_.rank));
+                     std::make_unique<SpillDir>(job_folder, cx_.rank));
     ResourceSet total;
     for (auto& n : cx_.nodes)
       if (n.rank == cx_.rank) total = n.total;
@@ -75,9 +76,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
     auto on_start = [p = pinning_, extra = std::make_shared<std::atomic<int>>(
                                        LocalScheduler::base_workers_for(cx_.cfg.num_cpus))](int slot) {
       if (p) p->place_worker(slot);
-      int pu = -1;
-      if (p && p->enabled() && slot >= 0) pu = std::stoi(p->worker_mask(slot));
-      set_this_thread_row(slot >= 0 ? slot : extra->fetch_add(1), pu);
+      set_this_thread_row(slot >= 0 ? slot : extra->fetch_add(1), p ? p->worker_pu(slot) : -1);
     };
     scheduler_ = std::make_unique<LocalScheduler>(total, cx_.cfg.spin_us,
                                                   [this](const TaskPtr& t) { tasks_.execute(t); }, on_start);

@@ -29,13 +29,6 @@ std::string duration_text(double s) {
   return fixed(s * 1e6, 1) + " us";
 }
 
-std::string bytes_text(std::uint64_t b) {
-  if (b >= (1ull << 30)) return fixed(double(b) / double(1ull << 30), 2) + " GiB";
-  if (b >= (1ull << 20)) return fixed(double(b) / double(1ull << 20), 2) + " MiB";
-  if (b >= 1024) return fixed(double(b) / 1024.0, 1) + " KiB";
-  return std::to_string(b) + " B";
-}
-
 std::string pad(std::string s, std::size_t width, bool right = false) {
   if (s.size() >= width) return s + " ";
   return right ? std::string(width - s.size(), ' ') + s + " " : s + std::string(width - s.size(), ' ') + " ";

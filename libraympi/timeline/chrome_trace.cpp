@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "raympi/detail/object_store_view.hpp"
 #include "raympi/errors.hpp"
 
 namespace raympi::detail {
@@ -20,15 +21,6 @@ using json = nlohmann::json;
 std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string bytes_text(std::uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", double(b) / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
   return buf;
 }
 
@@ -66,17 +58,26 @@ const char* kind_cat(std::int32_t kind) {
 
 }  // namespace
 
+std::string bytes_text(std::uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", double(b) / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(1ull << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+
 const char* error_kind_name(std::int32_t kind) {
-  switch (kind) {
-    case 0: return "none";
-    case 1: return "task";
-    case 2: return "infeasible";
-    case 3: return "object_lost";
-    case 4: return "actor_died";
-    case 5: return "serialization";
-    case 6: return "shutdown";
-    default: return "unknown";
+  switch (ErrorKind(kind)) {
+    case ErrorKind::none: return "none";
+    case ErrorKind::task: return "task";
+    case ErrorKind::infeasible: return "infeasible";
+    case ErrorKind::object_lost: return "object_lost";
+    case ErrorKind::actor_died: return "actor_died";
+    case ErrorKind::serialization: return "serialization";
+    case ErrorKind::shutdown: return "shutdown";
   }
+  return "unknown";
 }
 
 TraceCounts write_chrome_trace(const std::string& path, const EventBatch& events, const TraceInfo& info) {

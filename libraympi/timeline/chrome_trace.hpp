@@ -36,5 +36,7 @@ TraceCounts write_chrome_trace(const std::string& path, const EventBatch& events
 
 /// The ErrorKind names used in traces and summaries ("task", "object_lost", ...).
 const char* error_kind_name(std::int32_t kind);
+/// "1.5 MiB": byte counts as traces and summaries print them.
+std::string bytes_text(std::uint64_t bytes);
 
 }  // namespace raympi::detail

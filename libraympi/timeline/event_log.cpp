@@ -80,9 +80,7 @@ void EventLog::seal_locked() {
     if (!queue_.empty()) recycled = std::move(queue_.front());
     queue_.clear();
     queue_.push_back(std::move(open_));
-    recycled.tasks.clear();
-    recycled.edges.clear();
-    recycled.transfers.clear();
+    recycled.clear();
     open_ = std::move(recycled);
     return;
   }
@@ -91,25 +89,27 @@ void EventLog::seal_locked() {
   cv_.notify_one();
 }
 
+void EventLog::seal_if_full(std::unique_lock<std::mutex>& lk) {
+  if (open_.size() < capacity_) return;
+  seal_locked();
+  // Bounded memory: wait for the writer rather than queue more batches.
+  if (!spool_path_.empty() && !spool_failed_)
+    space_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_ || spool_failed_; });
+}
+
 void EventLog::record(const TaskRecord& task, const std::vector<ObjectId>& deps) {
   std::unique_lock lk(mu_);
   open_.tasks.push_back(task);
   for (ObjectId d : deps) open_.edges.push_back(EdgeRecord{task.id, d.value});
   recorded_ += 1 + deps.size();
-  if (open_.size() < capacity_) return;
-  seal_locked();
-  if (!spool_path_.empty() && !spool_failed_)
-    space_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_ || spool_failed_; });
+  seal_if_full(lk);
 }
 
 void EventLog::record(const TransferRecord& transfer) {
   std::unique_lock lk(mu_);
   open_.transfers.push_back(transfer);
   ++recorded_;
-  if (open_.size() < capacity_) return;
-  seal_locked();
-  if (!spool_path_.empty() && !spool_failed_)
-    space_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stop_ || spool_failed_; });
+  seal_if_full(lk);
 }
 
 void EventLog::post(std::function<void()> job) {
@@ -170,9 +170,7 @@ void EventLog::writer_main() {
     }
     space_cv_.notify_all();
     write(batch);
-    batch.tasks.clear();
-    batch.edges.clear();
-    batch.transfers.clear();
+    batch.clear();
     std::lock_guard lk(mu_);
     // Kept, never freed: every batch ever allocated (at most the open one, the
     // queued ones and the one being written) is reused, so no batch memory

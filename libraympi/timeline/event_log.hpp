@@ -50,6 +50,7 @@ class EventLog {
 
  private:
   void seal_locked();  // the open batch becomes a queued one
+  void seal_if_full(std::unique_lock<std::mutex>& lk);  // after a record: seal a full batch, wait for room
   EventBatch fresh_batch_locked();  // an empty batch, its memory recycled when possible
   void writer_main();
   void write(EventBatch& batch);

@@ -68,6 +68,12 @@ struct EventBatch {
     transfers.insert(transfers.end(), other.transfers.begin(), other.transfers.end());
   }
   std::size_t size() const { return tasks.size() + edges.size() + transfers.size(); }
+  /// Empties the batch and keeps its vectors' memory (batches are reused).
+  void clear() {
+    tasks.clear();
+    edges.clear();
+    transfers.clear();
+  }
 };
 
 }  // namespace raympi::detail

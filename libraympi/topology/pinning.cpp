@@ -111,7 +111,12 @@ Pinning::Pinning(const Machine& m, int worker_slots, bool enabled, int reserve, 
 std::string Pinning::worker_mask(int slot) const {
   if (!enabled_) return {};
   if (slot < 0) return all_workers_mask_;
-  return std::to_string(worker_pus_[std::size_t(slot) % worker_pus_.size()]);
+  return std::to_string(worker_pu(slot));
+}
+
+int Pinning::worker_pu(int slot) const {
+  if (!enabled_ || slot < 0) return -1;
+  return int(worker_pus_[std::size_t(slot) % worker_pus_.size()]);
 }
 
 void Pinning::place_worker(int slot) const {

@@ -43,6 +43,8 @@ class Pinning {
   /// The PUs (hwloc list syntax) of worker `slot`; slot < 0: every worker PU
   /// (an actor's thread, an extra worker standing in for a blocked task).
   std::string worker_mask(int slot) const;
+  /// The one PU worker `slot` is bound to; -1 when unpinned or for slot -1 (floating).
+  int worker_pu(int slot) const;
   /// The PUs of the runtime's own threads; empty when they stay unbound
   /// (fewer PUs than worker slots + 1, or pinning off).
   const std::string& runtime_mask() const { return runtime_mask_; }

@@ -4,12 +4,6 @@
 // free their files when their last reference goes.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -97,31 +91,9 @@ TEST_F(Spill, FailingSpillsKeepObjectsInMemory) {
   auto s = raympi::detail::local_stats();
   ASSERT_GE(s.spilled_objects, 1u);
   ASSERT_FALSE(s.spill_folder.empty());
-  int fd = ::open(s.spill_folder.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(fd, 0) << s.spill_folder;
-  int flags = 0;
-  bool immutable = false;
-  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
-    int set = flags | FS_IMMUTABLE_FL;
-    immutable = ::ioctl(fd, FS_IOC_SETFLAGS, &set) == 0;
-  }
-  if (!immutable) ::chmod(s.spill_folder.c_str(), 0500);
-  struct Restore {
-    int fd, flags;
-    bool immutable;
-    std::string folder;
-    ~Restore() {
-      if (immutable) ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
-      ::chmod(folder.c_str(), 0700);
-      ::close(fd);
-    }
-  } restore{fd, flags, immutable, s.spill_folder};
-  const std::string probe = s.spill_folder + "/probe";
-  if (int p = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600); p >= 0) {
-    ::close(p);
-    ::unlink(probe.c_str());
-    GTEST_SKIP() << "cannot make the spill folder unwritable here";
-  }
+  ASSERT_TRUE(std::filesystem::is_directory(s.spill_folder)) << s.spill_folder;
+  UnwritableFolder unwritable(s.spill_folder);
+  if (!unwritable.ok()) GTEST_SKIP() << "cannot make the spill folder unwritable here";
   const std::uint64_t spilled_before = s.spilled_objects;
   for (int i = 6; i < 12; ++i) refs.push_back(raympi::put(Bytes(16 * kMiB, std::uint8_t(i + 1))));  // all kept in memory
   s = raympi::detail::local_stats();

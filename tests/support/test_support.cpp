@@ -1,5 +1,11 @@
 #include "test_support.hpp"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -69,6 +75,32 @@ void open_gate(int key) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+UnwritableFolder::UnwritableFolder(const std::string& folder) : folder_(folder) {
+  struct stat st {};
+  if (::stat(folder_.c_str(), &st) == 0) mode_ = st.st_mode & 07777;
+  fd_ = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd_ < 0) return;
+  if (::ioctl(fd_, FS_IOC_GETFLAGS, &flags_) == 0) {
+    int set = flags_ | FS_IMMUTABLE_FL;
+    immutable_ = ::ioctl(fd_, FS_IOC_SETFLAGS, &set) == 0;
+  }
+  if (!immutable_) ::chmod(folder_.c_str(), 0555);
+  const std::string probe = folder_ + "/probe";
+  int p = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
+  ok_ = p < 0;
+  if (p >= 0) {
+    ::close(p);
+    ::unlink(probe.c_str());
+  }
+}
+
+UnwritableFolder::~UnwritableFolder() {
+  if (fd_ < 0) return;
+  if (immutable_) ::ioctl(fd_, FS_IOC_SETFLAGS, &flags_);
+  if (mode_) ::chmod(folder_.c_str(), mode_);
+  ::close(fd_);
 }
 
 }  // namespace raympi_test

@@ -79,4 +79,22 @@ bool eventually(F pred, double seconds = 10) {
   return true;
 }
 
+/// Makes `folder` unwritable for the scope, for root too (the immutable flag
+/// on ext4/xfs; else chmod 0555), and restores its flags and mode after.
+/// ok(): a file really cannot be created there now (else the test should skip).
+class UnwritableFolder {
+ public:
+  explicit UnwritableFolder(const std::string& folder);
+  ~UnwritableFolder();
+  UnwritableFolder(const UnwritableFolder&) = delete;
+  UnwritableFolder& operator=(const UnwritableFolder&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::string folder_;
+  int fd_ = -1, flags_ = 0;
+  unsigned mode_ = 0;
+  bool immutable_ = false, ok_ = false;
+};
+
 }  // namespace raympi_test

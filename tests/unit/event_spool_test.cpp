@@ -3,11 +3,6 @@
 #include "timeline/event_spool.hpp"
 
 #include <gtest/gtest.h>
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +13,7 @@
 #include <string>
 
 #include "raympi/errors.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace raympi::detail;
@@ -228,33 +224,9 @@ TEST(EventSpool, ReadOnlyFolderThrowsNamingThePath) {
   TempDir tmp;
   const fs::path ro = tmp.dir / "read-only";
   fs::create_directory(ro);
-  // Root ignores permission bits: make the folder immutable instead (ext4, xfs, ...).
-  int fd = ::open(ro.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(fd, 0);
-  int flags = 0;
-  bool immutable = false;
-  if (::geteuid() == 0 && ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
-    int set = flags | FS_IMMUTABLE_FL;
-    immutable = ::ioctl(fd, FS_IOC_SETFLAGS, &set) == 0;
-  }
-  if (!immutable) ::chmod(ro.c_str(), 0555);
-  struct Restore {
-    int fd, flags;
-    bool immutable;
-    fs::path ro;
-    ~Restore() {
-      if (immutable) ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
-      ::chmod(ro.c_str(), 0755);
-      ::close(fd);
-    }
-  } restore{fd, flags, immutable, ro};
-  const std::string probe = (ro / "probe").string();
-  int pfd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
-  if (pfd >= 0) {
-    ::close(pfd);
-    ::unlink(probe.c_str());
-    GTEST_SKIP() << "cannot make a read-only folder here (root without FS_IOC_SETFLAGS)";
-  }
+  // Root ignores permission bits: the folder is made immutable instead (ext4, xfs, ...).
+  raympi_test::UnwritableFolder unwritable(ro.string());
+  if (!unwritable.ok()) GTEST_SKIP() << "cannot make a read-only folder here (root without FS_IOC_SETFLAGS)";
   const std::string path = (ro / "rank-0.h5").string();
   std::string what = error_of([&] { EventSpool spool(path); });
   EXPECT_NE(what.find(path), std::string::npos) << what;
