@@ -6,7 +6,10 @@
 
 namespace raympi::detail {
 
-/// The process-wide lock around HDF5 calls.
-std::mutex& hdf5_mutex();
+/// The process-wide lock around HDF5 calls (one instance: an inline function's static).
+inline std::mutex& hdf5_mutex() {
+  static std::mutex mu;
+  return mu;
+}
 
 }  // namespace raympi::detail

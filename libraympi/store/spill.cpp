@@ -15,11 +15,6 @@
 
 namespace raympi::detail {
 
-std::mutex& hdf5_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-
 namespace {
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
   throw Error("raympi: spilling: " + what + " '" + path + "' failed; check that the spill directory " +

@@ -15,14 +15,7 @@
 // process-wide lock (base/hdf5_lock.hpp, shared with the spill files), taken
 // for a whole append or read.
 
-// raympi uses MPI's C API only; skip the deprecated C++ bindings (they need libmpi_cxx).
-#ifndef OMPI_SKIP_MPICXX
-#define OMPI_SKIP_MPICXX 1
-#endif
-#ifndef MPICH_SKIP_MPICXX
-#define MPICH_SKIP_MPICXX 1
-#endif
-#include <mpi.h>
+#include "base/mpi.hpp"
 
 #include <array>
 #include <cstdint>

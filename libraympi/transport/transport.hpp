@@ -4,14 +4,7 @@
 // blocks with a growing timeout (or until a local send wakes it): idle ranks
 // cost next to no CPU, busy ranks see microsecond latencies.
 
-// raympi uses MPI's C API only; skip the deprecated C++ bindings (they need libmpi_cxx).
-#ifndef OMPI_SKIP_MPICXX
-#define OMPI_SKIP_MPICXX 1
-#endif
-#ifndef MPICH_SKIP_MPICXX
-#define MPICH_SKIP_MPICXX 1
-#endif
-#include <mpi.h>
+#include "base/mpi.hpp"
 
 #include <atomic>
 #include <chrono>
