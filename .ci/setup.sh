@@ -14,6 +14,7 @@ packages=(
   libcereal-dev libgtest-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
   slurm-wlm munge libpmix-dev
   chromium python3  # tests/timeline: raympi timeline's page in headless Chromium
+  clang-16 libclang-rt-16-dev  # .ci/fuzz.sh: the libFuzzer targets of tests/fuzz
 )
 
 if command -v dpkg-query >/dev/null 2>&1; then

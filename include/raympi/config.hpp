@@ -69,6 +69,9 @@ struct Config {
   std::string log_level;
   /// Period of node heartbeats to the GCS. `RAYMPI_HEARTBEAT_MS`.
   std::chrono::milliseconds heartbeat_period{-1};
+  /// A rank not heard from for this long is declared dead (default 10 s;
+  /// at least three heartbeat periods). `RAYMPI_HEARTBEAT_TIMEOUT_MS`.
+  std::chrono::milliseconds heartbeat_timeout{-1};
   /// How long an idle worker or actor thread, or a caller waiting in get/wait,
   /// polls before it blocks (µs; default 50). `RAYMPI_SPIN_US`.
   int spin_us = -1;

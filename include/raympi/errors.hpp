@@ -59,6 +59,19 @@ class ObjectLostError : public Error {
   using Error::Error;
 };
 
+/// @brief The node rank that ran (or held) the work died: its tasks and the
+/// objects only it held are gone. `what()` names the rank and its host.
+/// Tasks with `max_retries` left are retried on another node instead.
+///
+/// @code
+/// try { raympi::get(ref); }
+/// catch (const raympi::NodeDiedError& e) { std::cerr << e.what(); }
+/// @endcode
+class NodeDiedError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// @brief A resource demand that no node of the job can ever meet.
 ///
 /// @code

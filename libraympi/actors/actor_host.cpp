@@ -1,11 +1,12 @@
 #include "actors/actor_host.hpp"
 
 #include <cxxabi.h>
-#include <sched.h>
 
-#include <chrono>
-#include <thread>
+#include <algorithm>
+#include <system_error>
 
+#include "actors/actor_pool.hpp"
+#include "base/log.hpp"
 #include "raympi/detail/serialization.hpp"
 
 namespace raympi::detail {
@@ -22,18 +23,85 @@ std::string describe_current_exception() {
     return type;
   }
 }
+
+constexpr std::size_t kCompactAfter = 64;  // a queue that never drains drops its popped front past this
 }  // namespace
 
-ActorHost::ActorHost(TaskPtr creation, int spin_us, Hooks hooks)
-    : creation_(std::move(creation)), max_restarts_(creation_->actor_spec.max_restarts), spin_us_(spin_us),
-      hooks_(std::move(hooks)) {}
+TaskPtr ActorHost::CallQueue::pop() {
+  TaskPtr t = std::move(items[head++]);
+  if (head == items.size()) {
+    std::vector<TaskPtr>().swap(items);  // drained: an idle actor keeps no capacity
+    head = 0;
+  } else if (head >= kCompactAfter && head * 2 >= items.size()) {
+    items.erase(items.begin(), items.begin() + std::ptrdiff_t(head));  // never drained: drop the popped half
+    head = 0;
+  }
+  return t;
+}
+
+void ActorHost::CallQueue::drain_into(std::vector<TaskPtr>& out) {
+  for (std::size_t i = head; i < items.size(); ++i) out.push_back(std::move(items[i]));
+  std::vector<TaskPtr>().swap(items);
+  head = 0;
+}
+
+ActorHost::CallerQueue* ActorHost::Callers::find(std::uint64_t caller) {
+  auto it = std::lower_bound(queues_.begin(), queues_.end(), caller,
+                             [](const CallerQueue& q, std::uint64_t c) { return q.caller < c; });
+  return it != queues_.end() && it->caller == caller ? &*it : nullptr;
+}
+
+ActorHost::CallerQueue& ActorHost::Callers::get(std::uint64_t caller) {
+  auto it = std::lower_bound(queues_.begin(), queues_.end(), caller,
+                             [](const CallerQueue& q, std::uint64_t c) { return q.caller < c; });
+  if (it == queues_.end() || it->caller != caller) {
+    CallerQueue q;
+    q.caller = caller;
+    it = queues_.insert(it, std::move(q));
+  }
+  return *it;
+}
+
+void ActorHost::Callers::erase(const CallerQueue& q) {
+  queues_.erase(queues_.begin() + (&q - queues_.data()));
+  if (queues_.empty()) clear();  // an idle actor keeps no capacity
+}
+
+ActorHost::ActorHost(TaskPtr creation, ActorPool& pool, const Hooks& hooks)
+    : creation_(std::move(creation)), pool_(pool), hooks_(hooks) {}
 
 ActorHost::~ActorHost() = default;
 
+bool ActorHost::schedule_locked() {
+  if (!started_ || scheduled_) return false;
+  scheduled_ = true;
+  return true;
+}
+
+void ActorHost::submit_if(bool due) {
+  if (!due) return;
+  try {
+    pool_.submit(shared_from_this());
+  } catch (const std::system_error& e) {
+    // The pool has no thread and cannot start one: the next event tries again.
+    RAYMPI_LOG_ERROR("raympi: actor {} cannot run: {}", id().value, e.what());
+    std::lock_guard lk(mu_);
+    scheduled_ = false;
+  }
+}
+
 void ActorHost::start() {
-  // Detached, holding the host: the thread may outlive every other owner while
-  // it destroys the instance; stop() waits for it.
-  std::thread([self = shared_from_this()] { self->thread_main(); }).detach();
+  {
+    std::lock_guard lk(mu_);
+    started_ = scheduled_ = true;
+  }
+  try {
+    pool_.submit(shared_from_this());
+  } catch (...) {
+    std::lock_guard lk(mu_);
+    started_ = scheduled_ = false;
+    throw;
+  }
 }
 
 std::size_t ActorHost::callers() {
@@ -43,91 +111,106 @@ std::size_t ActorHost::callers() {
 
 std::string ActorHost::death_reason() {
   std::lock_guard lk(mu_);
-  return death_reason_;
+  return phase_ == Phase::dead ? reason_ : std::string();
 }
 
 void ActorHost::deliver(TaskPtr call) {
   std::unique_lock lk(mu_);
   if (phase_ == Phase::dead) {
-    std::string why = death_reason_;
+    std::string why = reason_;
     lk.unlock();
     hooks_.fail(*this, call, why);
     return;
   }
-  auto it = callers_.try_emplace(call->caller).first;
-  CallerQueue& q = it->second;
+  CallerQueue& q = callers_.get(call->caller);
   if (call->call_seq != q.next) {
-    q.early.emplace(call->call_seq, std::move(call));
+    if (!q.early) q.early = std::make_unique<std::map<std::uint64_t, TaskPtr>>();
+    q.early->emplace(call->call_seq, std::move(call));
     return;
   }
-  ready_.push_back(std::move(call));
+  ready_.push(std::move(call));
   ++q.next;
-  while (!q.early.empty() && q.early.begin()->first == q.next) {
-    ready_.push_back(std::move(q.early.begin()->second));
-    q.early.erase(q.early.begin());
-    ++q.next;
+  if (q.early) {
+    while (!q.early->empty() && q.early->begin()->first == q.next) {
+      ready_.push(std::move(q.early->begin()->second));
+      q.early->erase(q.early->begin());
+      ++q.next;
+    }
+    if (q.early->empty()) q.early.reset();
   }
-  if (q.next == q.done_at) callers_.erase(it);
-  ready_hint_.store(ready_.size(), std::memory_order_release);
-  if (sleeping_) cv_.notify_one();
+  if (q.next == q.done_at) callers_.erase(q);
+  const bool due = schedule_locked();
+  lk.unlock();
+  submit_if(due);
 }
 
 void ActorHost::kill(bool restart, const std::string& why) {
   std::vector<TaskPtr> failed;
+  bool due = false;
   {
     std::lock_guard lk(mu_);
     if (phase_ == Phase::dead) return;
     generation_.fetch_add(1, std::memory_order_acq_rel);  // the running call, if any, was in flight
-    kill_requested_ = true;
-    kill_restart_ = restart && restarts_.load() < max_restarts_;
-    kill_reason_ = why;
-    if (kill_restart_) {
+    if (restart && restarts_.load() < creation_->actor_spec.max_restarts) {
       // A crash: what is queued now was in flight and fails; calls delivered
       // from now on wait for the rebuilt instance. Calls that arrived early
       // (waiting for predecessors) are not queued yet and run on it too.
-      for (auto& t : ready_) failed.push_back(std::move(t));
-      ready_.clear();
-      ready_hint_.store(0, std::memory_order_release);
+      kill_requested_ = true;
+      reason_ = why;
+      ready_.drain_into(failed);
     } else {
       die_locked(why, failed);  // final: fail everything now, not after the running call
     }
-    if (sleeping_) cv_.notify_one();
+    due = schedule_locked();
   }
+  submit_if(due);
   for (auto& t : failed) hooks_.fail(*this, t, why);
 }
 
 void ActorHost::release() {
   released_.store(true);
-  std::lock_guard lk(mu_);
-  if (sleeping_) cv_.notify_one();
+  std::unique_lock lk(mu_);
+  const bool due = schedule_locked();
+  lk.unlock();
+  submit_if(due);
 }
 
 void ActorHost::caller_done(std::uint64_t caller, std::uint64_t calls) {
   std::lock_guard lk(mu_);
-  auto it = callers_.find(caller);
-  if (it == callers_.end()) {
+  CallerQueue* q = callers_.find(caller);
+  if (!q) {
     if (calls == 0 || phase_ == Phase::dead) return;
-    it = callers_.try_emplace(caller).first;  // its calls are still on their way
+    q = &callers_.get(caller);  // its calls are still on their way
   }
-  if (it->second.next == calls) callers_.erase(it);
-  else it->second.done_at = calls;
+  if (q->next == calls) callers_.erase(*q);
+  else q->done_at = calls;
 }
 
-void ActorHost::stop() {
+void ActorHost::request_stop() {
   std::unique_lock lk(mu_);
+  if (exited_.load()) return;
   stop_ = true;
-  cv_.notify_one();
-  exit_cv_.wait(lk, [&] { return exited_.load(); });
+  started_ = true;  // never started: it retires on the pool all the same
+  if (!schedule_locked()) return;  // queued or running: it sees stop_ there
+  lk.unlock();
+  try {
+    pool_.submit(shared_from_this());
+  } catch (const std::system_error&) {
+    run_some();  // no pool thread left: retire on this thread
+  }
+}
+
+void ActorHost::wait_exited() {
+  while (!exited_.load(std::memory_order_acquire)) exited_.wait(false, std::memory_order_acquire);
 }
 
 void ActorHost::die_locked(std::string why, std::vector<TaskPtr>& failed) {
   phase_ = Phase::dead;
-  death_reason_ = std::move(why);
-  for (auto& t : ready_) failed.push_back(std::move(t));
-  ready_.clear();
-  ready_hint_.store(0, std::memory_order_release);
-  for (auto& [caller, q] : callers_)
-    for (auto& [seq, t] : q.early) failed.push_back(std::move(t));
+  reason_ = std::move(why);
+  ready_.drain_into(failed);
+  for (auto& q : callers_.all())
+    if (q.early)
+      for (auto& [seq, t] : *q.early) failed.push_back(std::move(t));
   callers_.clear();
 }
 
@@ -144,14 +227,14 @@ bool ActorHost::build_locked(std::unique_lock<std::mutex>& lk) {
     lk.lock();
     if (made) {
       instance_ = std::move(made);
-      if (phase_ == Phase::dead) return false;  // killed while being built
+      if (phase_ == Phase::dead) return false;  // killed while being built: retire destroys it
       phase_ = Phase::alive;
       lk.unlock();
       hooks_.changed(*this, Phase::alive, {});
       lk.lock();
       return true;
     }
-    if (phase_ != Phase::dead && !stop_ && restarts_.load() < max_restarts_) {
+    if (phase_ != Phase::dead && !stop_ && restarts_.load() < creation_->actor_spec.max_restarts) {
       restarts_.fetch_add(1);
       phase_ = Phase::restarting;
       lk.unlock();
@@ -171,74 +254,71 @@ bool ActorHost::build_locked(std::unique_lock<std::mutex>& lk) {
   }
 }
 
-TaskPtr ActorHost::next_call_locked(std::unique_lock<std::mutex>& lk) {
-  bool spun = false;
-  for (;;) {
-    if (stop_) return nullptr;
-    if (kill_requested_) {
-      kill_requested_ = false;
-      if (phase_ == Phase::dead) return nullptr;  // final: the queue was failed by kill()
-      // A crash with restarts left (kill() failed what was in flight): rebuild.
-      std::string why = kill_reason_;
-      std::shared_ptr<void> old = std::move(instance_);
-      restarts_.fetch_add(1);
-      phase_ = Phase::restarting;
-      lk.unlock();
-      old.reset();  // the destructor runs on the actor's thread
-      hooks_.changed(*this, Phase::restarting, why);
-      lk.lock();
-      if (!build_locked(lk)) return nullptr;
-      continue;
-    }
-    if (!ready_.empty()) {
-      TaskPtr t = std::move(ready_.front());
-      ready_.pop_front();
-      ready_hint_.store(ready_.size(), std::memory_order_release);
-      return t;
-    }
-    if (released_.load()) return nullptr;
-    if (spin_us_ > 0 && !spun) {
-      // Poll briefly: a caller streaming calls then skips the futex wake-up.
-      lk.unlock();
-      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
-      while (ready_hint_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until)
-        sched_yield();
-      lk.lock();
-      spun = true;
-      continue;  // look at everything again (a kill or release may have come meanwhile)
-    }
-    sleeping_ = true;
-    cv_.wait(lk);
-    sleeping_ = false;
-  }
+void ActorHost::restart_locked(std::unique_lock<std::mutex>& lk) {
+  // A crash with restarts left (kill() failed what was in flight): rebuild.
+  kill_requested_ = false;
+  std::string why = reason_;
+  std::shared_ptr<void> old = std::move(instance_);
+  restarts_.fetch_add(1);
+  phase_ = Phase::restarting;
+  lk.unlock();
+  old.reset();  // the destructor runs on the pool, like the constructor
+  hooks_.changed(*this, Phase::restarting, why);
+  lk.lock();
+  need_build_ = true;
 }
 
-void ActorHost::thread_main() {
-  if (hooks_.thread_started) hooks_.thread_started(*this);
-  std::unique_lock lk(mu_);
-  if (build_locked(lk)) {
-    while (TaskPtr t = next_call_locked(lk)) {
-      void* self = instance_.get();
-      lk.unlock();
-      hooks_.run(*this, t, self);
-      t.reset();
-      lk.lock();
-    }
-  }
+void ActorHost::retire_locked(std::unique_lock<std::mutex>& lk) {
   std::vector<TaskPtr> failed;
   if (phase_ != Phase::dead)
     die_locked(stop_ ? "the job is shutting down" : "no handle to it is left anywhere", failed);
   if (stop_) failed.clear();  // nobody waits for results at shutdown
   std::shared_ptr<void> instance = std::move(instance_);
-  std::string why = death_reason_;
-  lk.unlock();
-  instance.reset();  // the destructor runs on the actor's thread
+  std::string why = reason_;
+  lk.unlock();  // scheduled_ stays set: a retired actor is never queued again
+  instance.reset();
   for (auto& t : failed) hooks_.fail(*this, t, why);
   hooks_.changed(*this, Phase::dead, why);
   hooks_.exited(*this);
-  lk.lock();
-  exited_.store(true);
-  exit_cv_.notify_all();
+  exited_.store(true, std::memory_order_release);
+  exited_.notify_all();
+}
+
+bool ActorHost::run_some() {
+  std::unique_lock lk(mu_);
+  for (int calls = 0;;) {
+    if (stop_ || phase_ == Phase::dead) {
+      retire_locked(lk);
+      return false;
+    }
+    if (need_build_) {
+      need_build_ = false;
+      build_locked(lk);
+      continue;
+    }
+    if (kill_requested_) {
+      restart_locked(lk);
+      continue;
+    }
+    if (!ready_.empty()) {
+      if (calls++ == kCallsPerTurn) return true;  // stays scheduled_: the pool queues it again
+      TaskPtr t = ready_.pop();
+      // Taken before a kill that comes now: the kill's new generation marks it in flight.
+      turn_generation_ = generation_.load(std::memory_order_acquire);
+      void* self = instance_.get();  // only this turn's thread replaces the instance
+      lk.unlock();
+      hooks_.run(*this, t, self);
+      t.reset();
+      lk.lock();
+      continue;
+    }
+    if (released_.load()) {
+      retire_locked(lk);
+      return false;
+    }
+    scheduled_ = false;  // idle: the next event queues it again
+    return false;
+  }
 }
 
 }  // namespace raympi::detail

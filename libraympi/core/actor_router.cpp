@@ -9,6 +9,7 @@
 #include "core/task_pipeline.hpp"
 #include "core/waiters.hpp"
 #include "raympi/errors.hpp"
+#include "store/object_store.hpp"
 
 namespace raympi::detail {
 
@@ -108,6 +109,24 @@ void ActorRouter::forget(ObjectId actor) {
   if (node < 0) return;
   if (node == cx_.rank) cx_.actors->on_caller_done(done);
   else cx_.send(node, encode_msg(MsgType::actor_caller_done, done));
+}
+
+void ActorRouter::on_node_died(int rank, const std::string&) {
+  std::vector<ObjectId> moved;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, r] : routes_) {
+      if (r.node != rank || r.error != ErrorKind::none) continue;
+      // Ask the actor's owner again: it creates the actor anew elsewhere
+      // (max_restarts) or answers ActorDiedError. The new instance knows no
+      // caller yet: calls start a new caller sequence.
+      r.node = -1;
+      r.caller = 0;
+      r.next_seq = 0;
+      moved.push_back(id);
+    }
+  }
+  for (ObjectId id : moved) cx_.store->erase(id);  // the cached location names the dead node
 }
 
 std::size_t ActorRouter::count() {

@@ -37,6 +37,10 @@ class ActorRouter {
   void release_actor_at(int node, ObjectId actor);
   /// Throws when an actor method waits for a later call to its own actor.
   void refuse_self_wait(const Task& running, const std::vector<ObjectId>& ids);
+  /// The node rank died: later calls to the actors that lived there locate
+  /// them again at their owners (restarted elsewhere, or ActorDiedError);
+  /// calls already sent fail at their owners (TaskPipeline).
+  void on_node_died(int rank, const std::string& why);
   /// Actors this process calls.
   std::size_t count();
 

@@ -8,8 +8,31 @@
 #include "core/task_pipeline.hpp"
 #include "raympi/errors.hpp"
 #include "scheduler/local_scheduler.hpp"
+#include "timeline/thread_row.hpp"
 
 namespace raympi::detail {
+
+namespace {
+/// A pool thread takes the actor row for one call (the timeline draws the
+/// calls of an actor on its own row, whichever pool thread ran them).
+class ActorRowScope {
+ public:
+  ActorRowScope() : saved_(this_thread_row()) { set_this_thread_row(TaskRecord::kActorRow, saved_.pu); }
+  ~ActorRowScope() { set_this_thread_row(saved_.row, saved_.pu); }
+  ActorRowScope(const ActorRowScope&) = delete;
+  ActorRowScope& operator=(const ActorRowScope&) = delete;
+
+ private:
+  ThreadRow saved_;
+};
+
+/// The actor holds resources (or GPU ids) for its lifetime: hold and release
+/// them through the scheduler.
+bool holds_something(const Task& creation) {
+  const ResourceDemand& d = creation.actor_spec.holds;
+  return d.cpu > 0 || d.gpu > 0 || !d.custom.empty() || !creation.gpu_ids.empty();
+}
+}  // namespace
 
 std::shared_ptr<ActorHost> ActorTable::hosted(ObjectId actor) {
   std::lock_guard lk(mu_);
@@ -26,6 +49,27 @@ std::size_t ActorTable::count(std::size_t* callers) {
   if (callers)
     for (auto& h : hosts) *callers += h->callers();
   return hosts.size();
+}
+
+std::size_t ActorTable::pool_threads(std::size_t* peak) {
+  ActorPool* made = pool_made() ? pool_.get() : nullptr;
+  if (peak) *peak = made ? made->peak_threads() : 0;
+  return made ? made->threads() : 0;
+}
+
+ActorPool& ActorTable::pool() {
+  std::call_once(pool_once_, [this] {
+    ActorPool::Options o;
+    o.core_threads = kCorePoolThreads;
+    o.max_threads = kMaxPoolThreads;
+    o.spin_us = cx_.cfg.spin_us;
+    // Placed like the workers (slot -1: over all worker PUs, at their priority).
+    o.thread_started = [this] { cx_.scheduler->thread_started(-1); };
+    hooks_ = make_hooks();
+    pool_ = std::make_unique<ActorPool>(std::move(o));
+    pool_ready_.store(true, std::memory_order_release);
+  });
+  return *pool_;
 }
 
 std::string ActorTable::died_message(const Task& creation, const std::string& why) const {
@@ -52,26 +96,34 @@ void ActorTable::start(const TaskPtr& c) {
     fail(c, ErrorKind::actor_died, died_message(*c, c->fn->name + " is not an actor factory"), started);
     return;
   }
-  // Placed with its placement demand (held by the worker running this); from
-  // now on it holds what it asked for, until it dies.
-  cx_.scheduler->hold(c->actor_spec.holds, *c);  // with the GPU ids the creation was given
-  c->demand = c->actor_spec.holds;
-  auto host = std::make_shared<ActorHost>(c, cx_.cfg.spin_us, hooks());
+  ActorPool& actor_pool = pool();  // makes hooks_ too
+  auto host = std::make_shared<ActorHost>(c, actor_pool, *hooks_);
+  bool stopped = false;
   {
     std::lock_guard lk(mu_);
-    actors_[c->id] = host;
+    stopped = stopped_;
+    if (!stopped) actors_.emplace(c->id, host);
   }
+  if (stopped) {
+    fail(c, ErrorKind::actor_died, died_message(*c, "the job is shutting down"), started);
+    return;
+  }
+  // Placed with its placement demand (held by the worker running this); from
+  // now on it holds what it asked for, until it dies (with the GPU ids the
+  // creation was given). Most actors hold nothing: no need for the scheduler's lock.
+  if (holds_something(*c)) cx_.scheduler->hold(c->actor_spec.holds, *c);
+  c->demand = c->actor_spec.holds;
   try {
     host->start();
-  } catch (const std::system_error& e) {  // out of threads (ulimit -u, kernel.threads-max) or memory
+  } catch (const std::system_error& e) {  // the pool has no thread and cannot start one (ulimit -u, memory)
     {
       std::lock_guard lk(mu_);
       actors_.erase(c->id);
     }
-    cx_.scheduler->release(c->actor_spec.holds, c->gpu_ids);
+    if (holds_something(*c)) cx_.scheduler->release(c->actor_spec.holds, c->gpu_ids);
     fail(c, ErrorKind::actor_died,
-         died_message(*c, std::string("its thread could not be started (") + e.what() +
-                              "); the node has too many threads: raise `ulimit -u`, or use fewer actors"),
+         died_message(*c, std::string("no actor thread could be started (") + e.what() +
+                              "); the node has too many threads: raise `ulimit -u`"),
          started);
     return;
   }
@@ -82,8 +134,9 @@ void ActorTable::start(const TaskPtr& c) {
   cx_.tasks->finish(c, inv, ErrorKind::none, {}, started);
 }
 
-ActorHost::Hooks ActorTable::hooks() {
-  ActorHost::Hooks h;
+std::shared_ptr<const ActorHost::Hooks> ActorTable::make_hooks() {
+  auto hooks = std::make_shared<ActorHost::Hooks>();
+  ActorHost::Hooks& h = *hooks;
   h.build = [](ActorHost& host) {
     const Task& c = *host.creation();
     Invocation inv;
@@ -96,7 +149,6 @@ ActorHost::Hooks ActorTable::hooks() {
     return inv.instance;
   };
   h.run = [this](ActorHost& host, const TaskPtr& t, void* self) { run_call(host, t, self); };
-  h.thread_started = [this](ActorHost&) { cx_.scheduler->thread_started(-1); };
   h.fail = [this](ActorHost& host, const TaskPtr& t, const std::string& why) {
     fail(t, ErrorKind::actor_died,
          died_message(*host.creation(), why) + "; the call '" + t->display_name() + "' did not complete",
@@ -110,12 +162,12 @@ ActorHost::Hooks ActorTable::hooks() {
     if (host.released()) actors_.erase(it);
     else exited_.insert(host.id());  // a tombstone: calls through remaining handles fail
   };
-  return h;
+  return hooks;
 }
 
 void ActorTable::on_phase(ActorHost& host, ActorHost::Phase p, const std::string& message) {
   const Task& c = *host.creation();
-  if (p == ActorHost::Phase::dead) cx_.scheduler->release(c.actor_spec.holds, c.gpu_ids);
+  if (p == ActorHost::Phase::dead && holds_something(c)) cx_.scheduler->release(c.actor_spec.holds, c.gpu_ids);
   if (p == ActorHost::Phase::restarting)
     RAYMPI_LOG_WARN("actor {} (id {}) on rank {}: restart {} of {} after {}", demangle(c.fn->actor_class.c_str()),
                     c.id.value, cx_.rank, host.restarts(), c.actor_spec.max_restarts, message);
@@ -145,6 +197,7 @@ void ActorTable::deliver(TaskPtr t) {
 }
 
 void ActorTable::run_call(ActorHost& host, const TaskPtr& t, void* self) {
+  ActorRowScope row;
   double started = cx_.now_seconds();
   Invocation inv;
   ErrorKind err = ErrorKind::none;
@@ -155,7 +208,7 @@ void ActorTable::run_call(ActorHost& host, const TaskPtr& t, void* self) {
     message = "raympi::TaskError: method " + t->fn->name + " belongs to " + demangle(t->fn->actor_class.c_str()) +
               ", but actor " + std::to_string(c.id.value) + " is a " + demangle(c.fn->actor_class.c_str());
   } else if (!failed_dependency(*t, err, message)) {
-    std::uint64_t generation = host.generation();
+    std::uint64_t generation = host.turn_generation();
     inv.self = self;
     t->gpu_ids = c.gpu_ids;  // gpu_ids() in a method: the actor's
     err = cx_.tasks->invoke_guarded(*t, inv, message);
@@ -190,12 +243,21 @@ void ActorTable::stop() {
   std::vector<std::shared_ptr<ActorHost>> hosts;
   {
     std::lock_guard lk(mu_);
+    stopped_ = true;  // creations from now on fail: no pool to run them
     for (auto& [id, h] : actors_) hosts.push_back(h);
   }
-  for (auto& h : hosts) h->stop();  // each destroys its instance on its own thread
-  std::lock_guard lk(mu_);
-  actors_.clear();
-  exited_.clear();
+  // All at once: the pool retires them in parallel (one by one, 100,000
+  // actors would take 100,000 hand-offs in a row).
+  for (auto& h : hosts) h->request_stop();  // each destroys its instance on the pool
+  for (auto& h : hosts) h->wait_exited();
+  hosts.clear();
+  {
+    std::lock_guard lk(mu_);
+    actors_.clear();
+    exited_.clear();
+  }
+  // Kept (stopped) until the table goes: late events on retired hosts still name it.
+  if (pool_made()) pool_->stop();
 }
 
 }  // namespace raympi::detail

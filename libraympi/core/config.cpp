@@ -2,6 +2,7 @@
 
 #include "core/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -130,6 +131,16 @@ Config resolve_config(Config cfg, const Machine& share) {
   if (cfg.heartbeat_period.count() < 0)
     cfg.heartbeat_period = std::chrono::milliseconds(
         env("RAYMPI_HEARTBEAT_MS") ? long(parse_number(env("RAYMPI_HEARTBEAT_MS"), "RAYMPI_HEARTBEAT_MS")) : 1000);
+  if (cfg.heartbeat_timeout.count() < 0)
+    cfg.heartbeat_timeout = std::chrono::milliseconds(
+        env("RAYMPI_HEARTBEAT_TIMEOUT_MS")
+            ? long(parse_number(env("RAYMPI_HEARTBEAT_TIMEOUT_MS"), "RAYMPI_HEARTBEAT_TIMEOUT_MS"))
+            : std::max<long>(10000, 3 * cfg.heartbeat_period.count()));
+  if (cfg.heartbeat_period.count() <= 0 || cfg.heartbeat_timeout < 3 * cfg.heartbeat_period)
+    throw Error("raympi: the heartbeat timeout (" + std::to_string(cfg.heartbeat_timeout.count()) +
+                " ms) must be at least three heartbeat periods (" + std::to_string(cfg.heartbeat_period.count()) +
+                " ms), and the period positive; set RAYMPI_HEARTBEAT_TIMEOUT_MS / RAYMPI_HEARTBEAT_MS "
+                "(Config::heartbeat_timeout / heartbeat_period) accordingly");
   whole(cfg.spin_us, "RAYMPI_SPIN_US", 50);
   whole(cfg.progress_spin_us, "RAYMPI_PROGRESS_SPIN_US", 100);
   whole(cfg.max_backoff_us, "RAYMPI_MAX_BACKOFF_US", 2000);

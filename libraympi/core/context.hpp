@@ -34,6 +34,7 @@ class GcsClient;
 class GcsServer;
 class GlobalScheduler;
 class TimelineService;
+class Membership;
 
 using Clock = std::chrono::steady_clock;
 
@@ -86,12 +87,14 @@ struct Context {
   GcsClient* gcs = nullptr;
   GcsServer* gcs_server = nullptr;     // the GCS rank only
   TimelineService* timeline = nullptr; // event records, trace, summary
+  Membership* membership = nullptr;    // which ranks are alive
 
   bool is_node() const { return roles.is_node(rank); }
   bool is_driver() const { return rank == roles.first_node; }
   double now_seconds() const { return seconds_at(Clock::now()); }
   double seconds_at(Clock::time_point t) const { return std::chrono::duration<double>(t - epoch).count(); }
-  /// Sends a control message (to this rank too: it loops back through the progress thread).
+  /// Sends a control message (to this rank too: it loops back through the
+  /// progress thread). Messages to a rank known dead are dropped.
   void send(int dst, Buffer msg) const;
 };
 

@@ -1,6 +1,7 @@
 #include "core/fetcher.hpp"
 
 #include "base/log.hpp"
+#include "raympi/errors.hpp"
 #include "core/context.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
@@ -102,16 +103,18 @@ void Fetcher::on_location(const LocationMsg& m, const Buffer& bytes) {
   fail(m.id, "raympi::ObjectLostError: no live copy of object " + std::to_string(m.id.value));
 }
 
-void Fetcher::fail_pulls_from(int rank) {
-  std::vector<ObjectId> ids;
+void Fetcher::fail_fetches_involving(int rank) {
+  std::vector<std::pair<ObjectId, bool>> ids;  // id, pulling (else: locating at its owner)
   {
     std::lock_guard lk(mu_);
     for (auto& [id, f] : fetching_)
-      if (f.pulling_from == rank) ids.push_back(id);
+      if (f.pulling_from == rank || (f.pulling_from < 0 && int(id.owner()) == rank))
+        ids.emplace_back(id, f.pulling_from == rank);
   }
-  for (ObjectId id : ids)
-    fail(id, "raympi::ObjectLostError: object " + std::to_string(id.value) + " was being fetched from rank " +
-                 std::to_string(rank) + ", which failed");
+  for (auto [id, pulling] : ids)
+    fail(id, "raympi::ObjectLostError: object " + std::to_string(id.value) +
+                 (pulling ? " was being fetched from rank " + std::to_string(rank) + ", which failed"
+                          : " is owned by rank " + std::to_string(rank) + ", which failed (its owner's objects go with it)"));
 }
 
 bool Fetcher::awaited(ObjectId id) {
@@ -171,6 +174,9 @@ void Fetcher::on_data(int src, const Buffer& msg) {
   Buffer bytes;
   auto d = decode_msg<DataMsg>(msg, &bytes);
   if (d.found && d.ucx_tag != 0) {
+    if (!cx_.data)
+      throw Error("raympi: rank " + std::to_string(src) + " sent object " + std::to_string(d.id.value) +
+                  " over UCX, but this rank has no UCX data plane");
     cx_.data->recv(src, d.ucx_tag, d.size, [this, id = d.id, src](Buffer b, const std::string& error) {
       if (error.empty()) {
         pulled(id, src, b.size);

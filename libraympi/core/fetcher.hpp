@@ -36,8 +36,9 @@ class Fetcher {
   /// of one node). `in_store`: `o` is already in the store (a large result);
   /// else a copy goes in and the owner is told (after the task's done message).
   void produced_here(const StoredPtr& o, bool in_store);
-  /// Fails the fetches whose pull went to `rank` (it died): ObjectLostError.
-  void fail_pulls_from(int rank);
+  /// Fails the fetches that wait on `rank` (it died): a pull sent to it, or a
+  /// locate at it as the owner. ObjectLostError naming the rank.
+  void fail_fetches_involving(int rank);
   /// Fetches in flight.
   std::size_t count();
 

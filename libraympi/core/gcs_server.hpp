@@ -20,6 +20,7 @@ class GcsServer {
 
   void on_events(const GcsEventsMsg& batch);
   void on_load(const NodeLoadMsg& m) { gcs_->on_load(m); }
+  void mark_dead(int rank, const std::string& why) { gcs_->mark_dead(rank, why); }
   GcsReplyMsg answer(const GcsQueryMsg& q);
 
  private:

@@ -9,7 +9,6 @@
 #include <numeric>
 #include <optional>
 #include <mutex>
-#include <sstream>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -51,38 +50,11 @@ std::string job_tag() {
          std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000007);
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (auto& x : v) s += x + '\n';
-  return s;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 // Every rank must dispatch the same ids: compare registries and name the difference.
 void check_registries(MPI_Comm comm) {
   auto errors = registry_errors();
   if (!errors.empty()) throw Error("raympi::init: " + errors.front());
-  auto all = allgather_strings(comm, join(registry_keys()));
-  auto base = split(all[0]);  // every rank computes the same message from the same lists
-  for (std::size_t r = 1; r < all.size(); ++r) {
-    if (all[r] == all[0]) continue;
-    auto theirs = split(all[r]);
-    std::string diff;
-    for (auto& k : base)
-      if (std::find(theirs.begin(), theirs.end(), k) == theirs.end())
-        diff += " '" + registry_display_name(k) + "' is registered on rank 0 but not on rank " + std::to_string(r) + ";";
-    for (auto& k : theirs)
-      if (std::find(base.begin(), base.end(), k) == base.end())
-        diff += " '" + registry_display_name(k) + "' is registered on rank " + std::to_string(r) + " but not on rank 0;";
-    throw Error("raympi::init: the function registries of the ranks differ:" + diff +
-                " every rank must run the same executable with the same RAYMPI_REMOTE registrations");
-  }
+  check_registry_agreement(allgather_strings(comm, encode_registry_keys(registry_keys())));
 }
 
 /// @brief This rank's part of its host (topology/host_share.hpp).
@@ -329,7 +301,8 @@ void init(int& argc, char**& argv, Config cfg) {
   bool owns = false;
   detail::init_mpi(&argc, &argv, owns);
   int code = 0;
-  if (!detail::start(MPI_COMM_WORLD, std::move(cfg), owns, code)) std::exit(0);
+  // Other ranks leave with the driver's exit code (non-zero after a fatal loss).
+  if (!detail::start(MPI_COMM_WORLD, std::move(cfg), owns, code)) std::exit(code);
 }
 
 void init(MPI_Comm comm, Config cfg) {
@@ -341,7 +314,7 @@ void init(MPI_Comm comm, Config cfg) {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Finalize();
-    std::exit(0);
+    std::exit(code);
   }
 }
 

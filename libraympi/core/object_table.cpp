@@ -160,6 +160,17 @@ void ObjectTable::finish_release(Released rel) {
   delete r;  // drops the pin and what the object contained
 }
 
+std::vector<RefPtr> ObjectTable::owned_records() {
+  std::vector<RefPtr> out;
+  std::lock_guard lk(mu_);
+  for (auto& [id, r] : records_) {
+    if (!r->owned) continue;
+    r->handles.fetch_add(1, std::memory_order_relaxed);
+    out.push_back(RefPtr::adopt(r));
+  }
+  return out;
+}
+
 std::size_t ObjectTable::size() {
   std::lock_guard lk(mu_);
   return records_.size();

@@ -19,6 +19,7 @@
 // holds a handle on itself until it resolves (OwnerTable), so an object whose
 // refs were all dropped while its task ran is freed once the task is done.
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <string>
@@ -46,6 +47,14 @@ class Locations {
     if (n_ < kInline) inline_[n_++] = rank;
     else more_.push_back(rank);
   }
+  void remove(int rank) {
+    std::vector<int> rest = to_vector();
+    rest.erase(std::remove(rest.begin(), rest.end(), rank), rest.end());
+    more_.clear();
+    n_ = 0;
+    for (int r : rest) add(r);
+  }
+  bool empty() const { return n_ == 0; }
   bool contains(int rank) const {
     for (int i = 0; i < n_; ++i)
       if (inline_[i] == rank) return true;
@@ -122,6 +131,9 @@ class ObjectTable {
   void on_released(RefEntry* e, ObjectId id);
   /// The record of an id this process knows, as a handle; null if none.
   RefPtr find(ObjectId id);
+  /// Handles on every owned record (a snapshot, for the rare walks over all
+  /// of them: a node's death).
+  std::vector<RefPtr> owned_records();
   /// Records alive (with handles or tokens out).
   std::size_t size();
   /// After shutdown: drop everything without messages.

@@ -6,6 +6,7 @@
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
 #include "core/gcs_client.hpp"
+#include "core/task_pipeline.hpp"
 #include "store/object_store.hpp"
 
 namespace raympi::detail {
@@ -157,6 +158,7 @@ void OwnerTable::free(ObjectRecord& r) {
   }
   owned_.fetch_sub(1, std::memory_order_relaxed);
   cx_.store->erase(r.id);
+  if (r.id.is_actor() && cx_.tasks) cx_.tasks->take_restartable(r.id);  // its creation is not needed again
   if (r.id.is_actor() && actor_node >= 0) cx_.router->release_actor_at(actor_node, r.id);  // its last handle is gone
   locations.for_each([&](int l) {
     if (l != cx_.rank) cx_.send(l, encode_msg(MsgType::free_objects, IdsMsg{{r.id}}));
@@ -164,6 +166,43 @@ void OwnerTable::free(ObjectRecord& r) {
   for (int q : waiters) answer_locate(nullptr, r.id, q);  // they learn it is gone
   if (was_ready) cx_.gcs->object_freed();
   // `contained` drops here: the tokens for refs inside this object go back.
+}
+
+void OwnerTable::on_node_died(int rank, const std::string& why) {
+  std::vector<RefPtr> lost, actors;
+  for (RefPtr& p : cx_.objects->owned_records()) {
+    ObjectRecord& r = ObjectTable::record(p);
+    std::lock_guard lk(mu_);
+    if (r.state != ObjectRecord::State::ready) continue;  // pending: TaskPipeline fails over its task
+    if (r.id.is_actor()) {
+      if (r.actor_node == rank) actors.push_back(p);
+      continue;
+    }
+    if (!r.locations.contains(rank)) continue;
+    r.locations.remove(rank);
+    if (r.locations.empty()) lost.push_back(p);
+  }
+  for (RefPtr& p : lost)
+    failed(ObjectTable::record(p), ErrorKind::object_lost,
+           "raympi::ObjectLostError: object " + std::to_string(p.id().value) + " was held only by " + why);
+  for (RefPtr& p : actors) {
+    ObjectRecord& r = ObjectTable::record(p);
+    if (TaskPtr creation = cx_.tasks->take_restartable(r.id)) {
+      // Pending again until the creation runs on another node: locates wait.
+      cx_.store->erase(r.id);
+      {
+        std::lock_guard lk(mu_);
+        r.state = ObjectRecord::State::pending;
+        r.locations = Locations();
+        r.actor_node = -1;
+        r.self = p;
+      }
+      cx_.tasks->restart_actor(std::move(creation), why);
+      continue;
+    }
+    failed(r, ErrorKind::actor_died,
+           "raympi::ActorDiedError: actor " + std::to_string(p.id().value) + " was lost with its node: " + why);
+  }
 }
 
 RefPtr OwnerTable::put(Buffer bytes, std::shared_ptr<const void> value, const std::type_info* type,

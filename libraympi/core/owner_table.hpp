@@ -53,6 +53,9 @@ class OwnerTable {
   Locality locality_of(const std::vector<RefPtr>& held, const std::vector<ObjectId>& deps);
   /// True while `r` is pending and keeps the actor `actor` alive (a call to it).
   bool pending_call_of(ObjectRecord& r, ObjectId actor);
+  /// The node rank died (`why` names it): its copies are gone; objects only it
+  /// held fail with ObjectLostError, actors that lived there with ActorDiedError.
+  void on_node_died(int rank, const std::string& why);
   /// Owned objects not yet freed.
   std::size_t count() const { return owned_.load(std::memory_order_relaxed); }
 

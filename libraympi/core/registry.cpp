@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -145,6 +146,45 @@ std::vector<std::string> registry_errors() {
 }
 
 std::string registry_display_name(const std::string& key) { return key.substr(0, key.find('|')); }
+
+std::string encode_registry_keys(const std::vector<std::string>& keys) {
+  std::string s;
+  for (auto& k : keys) s += k + '\n';
+  return s;
+}
+
+namespace {
+std::vector<std::string> sorted_registry_keys(const std::string& encoded) {
+  std::vector<std::string> keys;
+  for (std::size_t pos = 0; pos < encoded.size();) {
+    std::size_t end = std::min(encoded.find('\n', pos), encoded.size());
+    keys.push_back(encoded.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::sort(keys.begin(), keys.end());  // sorted and unique when sent; made so again, the bytes came from another rank
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+}  // namespace
+
+void check_registry_agreement(const std::vector<std::string>& gathered) {
+  if (gathered.empty()) return;
+  const std::vector<std::string> base = sorted_registry_keys(gathered[0]);  // every rank computes the same message
+  for (std::size_t r = 1; r < gathered.size(); ++r) {
+    if (gathered[r] == gathered[0]) continue;
+    const std::vector<std::string> theirs = sorted_registry_keys(gathered[r]);
+    std::vector<std::string> only_base, only_theirs;
+    std::set_difference(base.begin(), base.end(), theirs.begin(), theirs.end(), std::back_inserter(only_base));
+    std::set_difference(theirs.begin(), theirs.end(), base.begin(), base.end(), std::back_inserter(only_theirs));
+    std::string diff;
+    for (auto& k : only_base)
+      diff += " '" + registry_display_name(k) + "' is registered on rank 0 but not on rank " + std::to_string(r) + ";";
+    for (auto& k : only_theirs)
+      diff += " '" + registry_display_name(k) + "' is registered on rank " + std::to_string(r) + " but not on rank 0;";
+    throw Error("raympi::init: the function registries of the ranks differ:" + diff +
+                " every rank must run the same executable with the same RAYMPI_REMOTE registrations");
+  }
+}
 
 }  // namespace raympi::detail
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
+#include "base/fault_injection.hpp"
 #include "base/log.hpp"
 #include "timeline/thread_row.hpp"
 #include "raympi/errors.hpp"
@@ -23,7 +25,10 @@ Roles Roles::for_size(int size) {
   return r;
 }
 
-void Context::send(int dst, Buffer msg) const { transport->send(dst, std::move(msg)); }
+void Context::send(int dst, Buffer msg) const {
+  if (membership && membership->dead(dst)) return;  // nobody would ever receive it
+  transport->send(dst, std::move(msg));
+}
 
 Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
     : transport_(std::move(transport)),
@@ -58,6 +63,8 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
   const std::string job_folder = cx_.cfg.spill_directory + "/raympi-" + opts.job_tag;
   timeline_ = std::make_unique<TimelineService>(cx_, job_folder, opts.clock_error_us);
   cx_.timeline = timeline_.get();
+  membership_ = std::make_unique<Membership>(cx_);
+  cx_.membership = membership_.get();
   objects_.bind_process();
   if (data_) data_->on_peer_failed([this](int r) { peer_failed(r); });
   if (cx_.is_node()) {
@@ -84,7 +91,7 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
   }
   if (cx_.rank == cx_.roles.gs) {
     std::vector<GlobalScheduler::NodeView> views;
-    for (auto& n : cx_.nodes) views.push_back({n.rank, n.total, n.total, 0, 0});
+    for (auto& n : cx_.nodes) views.push_back({n.rank, n.total, n.total, 0, 0, false});
     gs_ = std::make_unique<GlobalScheduler>(std::move(views));
     cx_.gs = gs_.get();
   }
@@ -149,6 +156,7 @@ void Runtime::on_message(int src, Buffer msg) {
         break;
       case MsgType::node_load: {
         auto m = decode_msg<NodeLoadMsg>(msg);
+        membership_->heard_from(src);  // a node's load report is its heartbeat
         if (gs_) gs_->on_load(m);
         if (gcs_server_) gcs_server_->on_load(m);
         break;
@@ -165,13 +173,22 @@ void Runtime::on_message(int src, Buffer msg) {
       case MsgType::actor_caller_done: actors_.on_caller_done(decode_msg<ActorCallerDoneMsg>(msg)); break;
       case MsgType::timeline_request: timeline_->on_request(src, msg); break;
       case MsgType::timeline_reply: timeline_->on_reply(src, msg); break;
+      case MsgType::heartbeat: membership_->heard_from(src); break;
+      case MsgType::node_died: {
+        auto m = decode_msg<NodeDiedMsg>(msg);
+        if (cx_.rank == cx_.roles.gcs) declare_dead(m.rank, m.reason);  // a suspicion: the GCS decides
+        else on_node_died(m.rank, m.reason);
+        break;
+      }
+      case MsgType::task_placed: tasks_.on_task_placed(decode_msg<TaskPlacedMsg>(msg)); break;
       case MsgType::shutdown: on_shutdown(msg); break;
       case MsgType::shutdown_ack: {
         std::lock_guard lk(life_mu_);
-        ++acks_;
+        acked_.push_back(src);
         life_cv_.notify_all();
         break;
       }
+      default: throw Error("unknown message type " + std::to_string(int(msg_type(msg))));
     }
   } catch (const std::exception& e) {
     RAYMPI_LOG_ERROR("rank {}: dropped a malformed message of type {} from rank {}: {}", cx_.rank, int(msg_type(msg)),
@@ -180,13 +197,30 @@ void Runtime::on_message(int src, Buffer msg) {
 }
 
 Clock::time_point Runtime::on_tick(Clock::time_point now) {
+  try {
+    return tick(now);
+  } catch (const std::exception& e) {
+    // Never out of the progress thread (that would terminate the rank): the
+    // next tick tries again.
+    RAYMPI_LOG_ERROR("rank {}: the periodic tick failed: {}; retrying in 100 ms", cx_.rank, e.what());
+    return now + std::chrono::milliseconds(100);
+  }
+}
+
+Clock::time_point Runtime::tick(Clock::time_point now) {
+  maybe_inject_fault("tick");
   store_.enforce_budget();  // objects released since the last put may be spillable now
   trim_block_pool();        // freed buffers nobody reused for a few seconds go back to the system
   tasks_.drop_finished();   // with no submission coming, tasks that ran release their refs here
   if (now - last_flush_ >= kEventFlush) {
     gcs_.flush();
+    if (gs_) tasks_.flush_placed();  // the GS tells owners where their tasks went
     last_flush_ = now;
   }
+  auto next_beat = membership_->tick(now, [this](int r, const std::string& why) {
+    if (cx_.rank == cx_.roles.gcs) declare_dead(r, why);
+    else on_node_died(r, why);  // only the GCS itself times out here
+  });
   const bool several_nodes = cx_.nodes.size() > 1;  // with one node the GS never places anything
   if (now - last_heartbeat_ >= cx_.cfg.heartbeat_period) {
     if (scheduler_) send_load(true);
@@ -197,8 +231,8 @@ Clock::time_point Runtime::on_tick(Clock::time_point now) {
     last_gs_load_ = now;
   }
   // Always in the future: the progress loop sleeps until then when idle.
-  auto next = last_heartbeat_ + cx_.cfg.heartbeat_period;
-  if (gcs_.pending()) next = std::min(next, last_flush_ + kEventFlush);
+  auto next = std::min(last_heartbeat_ + cx_.cfg.heartbeat_period, next_beat);
+  if (gcs_.pending() || (gs_ && tasks_.placed_pending())) next = std::min(next, last_flush_ + kEventFlush);
   if (scheduler_ && several_nodes && scheduler_->load_changed.load(std::memory_order_relaxed))
     next = std::min(next, last_gs_load_ + kGsLoadSpacing);
   return std::max(next, now + std::chrono::microseconds(100));
@@ -237,14 +271,17 @@ LocalStats Runtime::stats() {
 
 void Runtime::on_shutdown(const Buffer& msg) {
   auto m = decode_msg<ShutdownMsg>(msg);
+  membership_->stop();
   std::lock_guard lk(life_mu_);
   shutdown_requested_ = true;
   exit_code_ = m.exit_code;
-  failed_ranks_.assign(m.failed_ranks.begin(), m.failed_ranks.end());
+  for (int r : m.failed_ranks)
+    if (std::find(failed_ranks_.begin(), failed_ranks_.end(), r) == failed_ranks_.end()) failed_ranks_.push_back(r);
   life_cv_.notify_all();
 }
 
 bool Runtime::lost_peers() {
+  if (!membership_->dead_ranks().empty()) return true;  // also those found after the shutdown began
   std::lock_guard lk(life_mu_);
   return !failed_ranks_.empty();
 }
@@ -254,20 +291,6 @@ void Runtime::stop_local() {
   waiters_.cancel_all();  // every blocked get/wait (tasks on this node included) throws a shutdown error
   actors_.stop();         // their destructors run on their own threads
   if (scheduler_) scheduler_->stop();
-}
-
-void Runtime::peer_failed(int rank) {
-  {
-    std::lock_guard lk(life_mu_);
-    // Once shutdown began, peers closing their endpoints is expected; and the
-    // failed list the ranks agreed on (sent with the shutdown) must not change.
-    if (shutdown_requested_) return;
-    if (std::find(failed_ranks_.begin(), failed_ranks_.end(), rank) != failed_ranks_.end()) return;
-    failed_ranks_.push_back(rank);
-  }
-  RAYMPI_LOG_ERROR("rank {}: rank {} failed (its data-plane endpoint broke); objects only it held are lost", cx_.rank,
-                   rank);
-  fetcher_.fail_pulls_from(rank);
 }
 
 void Runtime::shutdown_job(int exit_code) {
@@ -293,7 +316,10 @@ void Runtime::shutdown_job(int exit_code) {
     RAYMPI_LOG_WARN("timeline: not written, a rank of this job failed");
   }
   gcs_.flush();
-  ShutdownMsg m{exit_code, {}};
+  membership_->stop();  // ranks stop their heartbeats from now on, at different times
+  // After the loss of a rank the job cannot do without, the other ranks exit
+  // non-zero whatever the driver's code: the job failed.
+  ShutdownMsg m{membership_->fatal() ? std::max(exit_code, 1) : exit_code, {}};
   {
     std::lock_guard lk(life_mu_);
     shutdown_requested_ = true;  // freezes failed_ranks_
@@ -302,23 +328,44 @@ void Runtime::shutdown_job(int exit_code) {
   auto failed = [&](int r) { return std::find(m.failed_ranks.begin(), m.failed_ranks.end(), r) != m.failed_ranks.end(); };
   for (int r = 0; r < cx_.roles.size; ++r)
     if (r != cx_.rank && !failed(r)) cx_.send(r, encode_msg(MsgType::shutdown, m));
-  const int expected = cx_.roles.size - 1 - int(m.failed_ranks.size());
   {
+    // Every other rank acknowledges, or is found dead meanwhile (a verdict
+    // the GCS sent before it stopped).
     std::unique_lock lk(life_mu_);
-    while (acks_ < expected)
-      if (!life_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return acks_ >= expected; }))
-        RAYMPI_LOG_WARN("shutdown: waiting for {} rank(s) to finish their running tasks", expected - acks_);
+    while (!life_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return unacked_ranks_locked(m.failed_ranks).empty(); }))
+      RAYMPI_LOG_WARN("shutdown: waiting for {} to finish their running tasks",
+                      describe_ranks(unacked_ranks_locked(m.failed_ranks)));
   }
   stop_local();
   objects_.disable();
   if (data_) data_->stop();
-  transport_->stop(!m.failed_ranks.empty());
+  transport_->stop(lost_peers());
 }
 
 int Runtime::serve() {
+  bool failed_job;
   {
     std::unique_lock lk(life_mu_);
-    life_cv_.wait(lk, [&] { return shutdown_requested_; });
+    life_cv_.wait(lk, [&] { return shutdown_requested_ || membership_->fatal(); });
+    // A fatal loss: the driver normally ends the job (its calls failed with
+    // the reason); if it is the one lost, or stays silent, leave on our own.
+    if (!shutdown_requested_ && !life_cv_.wait_for(lk, cx_.cfg.heartbeat_timeout, [&] { return shutdown_requested_; }))
+      RAYMPI_LOG_ERROR("rank {}: leaving the job: {}", cx_.rank, membership_->fatal_reason());
+    // Lost here, or by the driver (its shutdown lists the dead ranks).
+    failed_job = membership_->fatal() || std::any_of(failed_ranks_.begin(), failed_ranks_.end(), [&](int r) {
+                   return r == cx_.roles.gs || r == cx_.roles.gcs || r == cx_.roles.first_node;
+                 });
+  }
+  if (failed_job) {
+    // The job failed: what still runs here has nobody to report to. Leave
+    // now, non-zero, instead of waiting for running tasks (the runtime never
+    // interrupts user code, so they could run for hours).
+    RAYMPI_LOG_ERROR("rank {}: the job failed; leaving it with exit status 1", cx_.rank);
+    cx_.stopping.store(true);
+    waiters_.cancel_all();
+    cx_.send(cx_.roles.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{}));
+    transport_->stop(true);
+    std::_Exit(1);
   }
   stop_local();
   objects_.disable();

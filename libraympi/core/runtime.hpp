@@ -18,6 +18,7 @@
 #include "core/fetcher.hpp"
 #include "core/gcs_client.hpp"
 #include "core/gcs_server.hpp"
+#include "core/membership.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
 #include "core/task_pipeline.hpp"
@@ -65,8 +66,11 @@ class Runtime {
   void shutdown_job(int exit_code);
   /// Other ranks: serve until the driver's shutdown; returns the driver's exit code.
   int serve();
-  /// A peer died (the data plane saw its endpoint break).
+  /// A peer died (the data plane saw its endpoint break): the GCS is told.
   void peer_failed(int rank);
+  /// `rank` is dead (the GCS said so, or this rank found it): fail over its
+  /// work, or end the job when it held a role the job cannot lose.
+  void on_node_died(int rank, const std::string& reason);
   /// Some rank of the job failed (then collectives and MPI_Finalize would hang).
   bool lost_peers();
   /// Event records, trace and summary of this rank.
@@ -74,13 +78,22 @@ class Runtime {
 
  private:
   void on_message(int src, Buffer msg);
+  /// The progress thread's periodic work; never throws.
   Clock::time_point on_tick(Clock::time_point now);
+  Clock::time_point tick(Clock::time_point now);
   void send_load(bool to_gcs);
   void on_shutdown(const Buffer& msg);
+  /// The GCS's verdict: broadcast it and apply it here.
+  void declare_dead(int rank, const std::string& reason);
+  /// Ranks that neither acknowledged the shutdown nor died (life_mu_ held).
+  std::vector<int> unacked_ranks_locked(const std::vector<int>& skipped);
+  /// "rank 3 (host h), rank 4 (host h)"
+  std::string describe_ranks(const std::vector<int>& ranks);
   void stop_local();
 
   Context cx_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<Membership> membership_;  // before the components: their last sends ask it
   std::unique_ptr<UcxPlane> data_;
   std::shared_ptr<const Pinning> pinning_;
   ObjectStore store_;
@@ -102,7 +115,7 @@ class Runtime {
   std::condition_variable life_cv_;
   bool shutdown_requested_ = false;
   int exit_code_ = 0;
-  int acks_ = 0;
+  std::vector<int> acked_;  // ranks that acknowledged the shutdown
   std::vector<int> failed_ranks_;  // ranks seen to die (frozen once shutdown begins)
 };
 

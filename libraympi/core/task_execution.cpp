@@ -2,6 +2,7 @@
 // the result or error to the owner.
 #include <cxxabi.h>
 
+#include "base/fault_injection.hpp"
 #include "base/log.hpp"
 #include "core/actor_table.hpp"
 #include "core/context.hpp"
@@ -68,11 +69,31 @@ ErrorKind TaskPipeline::invoke_guarded(const Task& t, Invocation& inv, std::stri
 }
 
 void TaskPipeline::execute(const TaskPtr& t) {
+  const double started = cx_.now_seconds();
+  try {
+    run_and_finish(t, started);
+  } catch (const std::exception& e) {
+    // The runtime's own failure around the task (the task's exceptions are
+    // caught by invoke_guarded): the task fails with it instead of the worker
+    // thread terminating the rank.
+    std::string message = "raympi: internal error while running '" + t->display_name() + "' on rank " +
+                          std::to_string(cx_.rank) + ": " + e.what();
+    RAYMPI_LOG_ERROR("{}", message);
+    try {
+      Invocation none;
+      finish(t, none, ErrorKind::task, std::move(message), started);
+    } catch (const std::exception& again) {
+      RAYMPI_LOG_ERROR("rank {}: could not report the failure of '{}': {}", cx_.rank, t->display_name(), again.what());
+    }
+  }
+}
+
+void TaskPipeline::run_and_finish(const TaskPtr& t, double started) {
+  maybe_inject_fault("task");
   if (t->kind == TaskKind::actor_create) {
     cx_.actors->start(t);
     return;
   }
-  double started = cx_.now_seconds();
   Invocation inv;
   ErrorKind err = ErrorKind::none;
   std::string message;

@@ -1,10 +1,12 @@
 // Tasks: submission, bottom-up placement, forwarding, completion at the owner.
 #include "core/task_pipeline.hpp"
 
+#include "base/log.hpp"
 #include "core/actor_router.hpp"
 #include "core/actor_table.hpp"
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
+#include "core/membership.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
 #include "raympi/errors.hpp"
@@ -42,6 +44,7 @@ TaskPtr TaskPipeline::make_task(TaskSubmission&& s, bool driver_thread, RefPtr& 
 }
 
 bool TaskPipeline::begin_submission() {
+  if (cx_.membership->fatal()) throw Error(cx_.membership->fatal_reason());
   if (cx_.stopping.load()) throw Error("raympi: the job is shutting down; no new tasks");
   if (!cx_.scheduler) throw Error("raympi: tasks can only be submitted from the driver or from tasks");
   const bool driver_thread = !current_task();
@@ -111,14 +114,24 @@ void TaskPipeline::place(TaskPtr t) {
   // One pass over the node table: who can ever run this demand?
   int feasible = 0, only = -1;
   bool here = false;
+  std::string dead_fit;  // a dead node that could have run it
   for (auto& n : cx_.nodes) {
     if (!n.total.fits(t->demand)) continue;
+    if (cx_.membership->dead(n.rank)) {
+      dead_fit = cx_.membership->describe(n.rank);
+      continue;
+    }
     ++feasible;
     only = n.rank;
     here |= n.rank == cx_.rank;
   }
   if (feasible == 0) {
-    fail_owned(*t, ErrorKind::infeasible, infeasible_message(*t));
+    if (!dead_fit.empty())
+      fail_owned(*t, ErrorKind::node_died,
+                 "raympi::NodeDiedError: task '" + t->display_name() + "' demands {" + describe(t->demand) +
+                     "}, which only " + dead_fit + " could run, and that node died");
+    else
+      fail_owned(*t, ErrorKind::infeasible, infeasible_message(*t));
     return;
   }
   bool elsewhere = feasible > (here ? 1 : 0);
@@ -170,6 +183,10 @@ void TaskPipeline::forward(const TaskPtr& t, int dst) {
   refs.reserve(t->held.size());
   for (auto& r : t->held) refs.push_back(r.id());
   cx_.objects->mint(t->held);  // the receiver returns these tokens when done with the task
+  {
+    std::lock_guard lk(remote_mu_);
+    remote_[t->id] = RemoteTask{t, dst == cx_.roles.gs && !cx_.roles.is_node(dst) ? -1 : dst};
+  }
   cx_.send(dst, encode_task(*t, cx_.rank, refs, t->locality));
 }
 
@@ -178,6 +195,9 @@ void TaskPipeline::on_submit_at_gs(const Buffer& msg) {
   int dst = cx_.gs->choose(w.spec.demand, w.locality);
   if (dst >= 0) {
     cx_.send(dst, msg);  // forwarded as is: the tokens stay the minter's
+    TaskPlacedMsg& placed = placed_[w.spec.id.owner()];
+    placed.ids.push_back(w.spec.id);
+    placed.nodes.push_back(dst);
     return;
   }
   // Cannot happen for submissions checked at the node; kept for a node table change.
@@ -187,6 +207,10 @@ void TaskPipeline::on_submit_at_gs(const Buffer& msg) {
   done.executor = cx_.rank;
   done.error = ErrorKind::infeasible;
   done.message = "raympi: no node can ever satisfy {" + describe(w.spec.demand) + "}";
+  if (cx_.gs->dead_node_fits(w.spec.demand)) {
+    done.error = ErrorKind::node_died;
+    done.message = "raympi::NodeDiedError: every node that could run {" + describe(w.spec.demand) + "} died";
+  }
   cx_.send(w.spec.id.owner(), encode_msg(MsgType::task_done, done));
 }
 
@@ -212,6 +236,15 @@ void TaskPipeline::on_task_done(int src, const Buffer& msg) {
   Buffer bytes;
   auto m = decode_msg<TaskDoneMsg>(msg, &bytes);
   std::vector<RefPtr> contained = cx_.objects->claim(m.contained, m.executor);
+  {
+    std::lock_guard lk(remote_mu_);
+    auto it = remote_.find(m.id);
+    if (it != remote_.end()) {
+      if (m.id.is_actor() && m.error == ErrorKind::none && it->second.task->actor_spec.max_restarts != 0)
+        restartable_[m.id] = std::move(it->second.task);
+      remote_.erase(it);
+    }
+  }
   RefPtr p = cx_.objects->find(m.id);
   if (!p) {  // cannot happen: a pending object keeps its record; free a result nobody can reach
     if (m.error == ErrorKind::none && !m.inlined) cx_.send(m.executor, encode_msg(MsgType::free_objects, IdsMsg{{m.id}}));
@@ -240,6 +273,90 @@ void TaskPipeline::run_if_queued(ObjectId id) {
     execute(t);
     cx_.scheduler->finished_inline(held);
   }
+}
+
+// --- failing over from a dead node -----------------------------------------
+
+void TaskPipeline::flush_placed() {
+  for (auto& [owner, m] : placed_) cx_.send(owner, encode_msg(MsgType::task_placed, m));
+  placed_.clear();
+}
+
+void TaskPipeline::on_task_placed(const TaskPlacedMsg& m) {
+  std::vector<std::pair<TaskPtr, int>> lost;  // placed on a node that died meanwhile
+  {
+    std::lock_guard lk(remote_mu_);
+    for (std::size_t i = 0; i < m.ids.size() && i < m.nodes.size(); ++i) {
+      auto it = remote_.find(m.ids[i]);
+      if (it == remote_.end()) continue;  // done already
+      it->second.node = m.nodes[i];
+      if (cx_.membership->dead(m.nodes[i])) {
+        lost.emplace_back(std::move(it->second.task), m.nodes[i]);
+        remote_.erase(it);
+      }
+    }
+  }
+  for (auto& [t, node] : lost) fail_over(std::move(t), cx_.membership->describe(node) + ", which died");
+}
+
+void TaskPipeline::on_node_died(int rank, const std::string& why) {
+  std::vector<TaskPtr> lost;
+  {
+    std::lock_guard lk(remote_mu_);
+    for (auto it = remote_.begin(); it != remote_.end();) {
+      if (it->second.node == rank) {
+        lost.push_back(std::move(it->second.task));
+        it = remote_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& t : lost) fail_over(std::move(t), why);
+}
+
+TaskPtr TaskPipeline::take_restartable(ObjectId actor) {
+  std::lock_guard lk(remote_mu_);
+  auto it = restartable_.find(actor);
+  if (it == restartable_.end()) return nullptr;
+  TaskPtr t = std::move(it->second);
+  restartable_.erase(it);
+  return t;
+}
+
+void TaskPipeline::restart_actor(TaskPtr t, const std::string& why) {
+  if (t->actor_spec.max_restarts > 0) --t->actor_spec.max_restarts;  // a restart spent (-1: unlimited)
+  RAYMPI_LOG_WARN("rank {}: creating actor '{}' again on another node: {}", cx_.rank, t->display_name(), why);
+  t->locality.clear();
+  place(std::move(t));
+}
+
+void TaskPipeline::fail_over(TaskPtr t, const std::string& why) {
+  const std::string name = t->display_name();
+  if (t->kind == TaskKind::actor_call) {
+    fail_owned(*t, ErrorKind::actor_died,
+               "raympi::ActorDiedError: call '" + name + "' was lost with its actor's node: " + why);
+    return;
+  }
+  if (t->kind == TaskKind::actor_create && t->actor_spec.max_restarts != 0) {
+    restart_actor(std::move(t), why);
+    return;
+  }
+  if (t->kind == TaskKind::task && t->max_retries != 0) {
+    if (t->max_retries > 0) --t->max_retries;  // a retry spent (-1: unlimited)
+    RAYMPI_LOG_WARN("rank {}: retrying task '{}' on another node: {}", cx_.rank, name, why);
+    t->locality.clear();
+    place(std::move(t));
+    return;
+  }
+  if (t->kind == TaskKind::actor_create)
+    fail_owned(*t, ErrorKind::actor_died,
+               "raympi::ActorDiedError: actor '" + name + "' was being created on " + why +
+                   "; give it max_restarts to create it again elsewhere");
+  else
+    fail_owned(*t, ErrorKind::node_died,
+               "raympi::NodeDiedError: task '" + name + "' was queued or running on " + why +
+                   "; give it max_retries to retry it on another node");
 }
 
 }  // namespace raympi::detail

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "base/adaptive_mutex.hpp"
 #include "raympi/detail/runtime_api.hpp"
@@ -47,7 +48,8 @@ class TaskPipeline {
   void forward(const TaskPtr& t, int dst);
   /// The owner's side of a task that failed before it could run.
   void fail_owned(const Task& t, ErrorKind err, std::string message);
-  /// Runs a task on this thread (a worker, or a get that took it from the queue).
+  /// Runs a task on this thread (a worker, or a get that took it from the
+  /// queue). Never throws: a failure of the runtime's own fails the task.
   void execute(const TaskPtr& t);
   /// Runs the function with the task's arguments; the error, if any.
   ErrorKind invoke_guarded(const Task& t, Invocation& inv, std::string& message);
@@ -66,8 +68,25 @@ class TaskPipeline {
   /// task_done at the owner.
   void on_task_done(int src, const Buffer& msg);
 
+  // Failing over from a dead node (core/failover.cpp).
+  /// task_placed at the owner: the nodes the GS chose for its tasks.
+  void on_task_placed(const TaskPlacedMsg& m);
+  /// The GS: sends the owners their placement batches (the progress thread's tick).
+  void flush_placed();
+  bool placed_pending() const { return !placed_.empty(); }
+  /// The node rank died: this rank's tasks there are retried elsewhere (when
+  /// their max_retries allow) or fail with NodeDiedError / ActorDiedError.
+  void on_node_died(int rank, const std::string& why);
+  /// The creation of an actor that may restart (max_restarts left), taken
+  /// out of the table (null when none).
+  TaskPtr take_restartable(ObjectId actor);
+  /// Creates the actor again elsewhere (its node died): one restart spent.
+  void restart_actor(TaskPtr creation, const std::string& why);
+
  private:
   void place(TaskPtr t);
+  /// execute()'s work: run (with retries) and report.
+  void run_and_finish(const TaskPtr& t, double started);
   void ready(TaskPtr t);
   /// The checks and clean-up every submission starts with; true on the driver's thread.
   bool begin_submission();
@@ -76,6 +95,8 @@ class TaskPipeline {
   /// The owner's record of a task's result (the one it holds, or found by id).
   RefPtr result_record(const Task& t);
   std::string infeasible_message(const Task& t) const;
+  /// A task of this rank that was running on a dead node: again elsewhere, or its error.
+  void fail_over(TaskPtr t, const std::string& why);
 
   Context& cx_;
   // Tasks the driver thread submitted and a worker ran, destroyed by the
@@ -85,6 +106,20 @@ class TaskPipeline {
   // crossed threads and cost the driver malloc's slow path on every submit.
   AdaptiveMutex finished_mu_;
   std::vector<TaskPtr> finished_;
+
+  // Tasks this rank owns that run on another node, until their task_done:
+  // what a node's death takes with it. node -1: sent to the GS, node not told yet.
+  struct RemoteTask {
+    TaskPtr task;
+    int node = -1;
+  };
+  AdaptiveMutex remote_mu_;
+  std::unordered_map<ObjectId, RemoteTask> remote_;
+  // Creations of live actors with restarts left, kept to create them again
+  // if their node dies (under remote_mu_).
+  std::unordered_map<ObjectId, TaskPtr> restartable_;
+  // The GS only (its progress thread only): placements not yet told, per owner.
+  std::unordered_map<int, TaskPlacedMsg> placed_;
 };
 
 }  // namespace raympi::detail

@@ -35,33 +35,6 @@ std::string pad(std::string s, std::size_t width, bool right = false) {
 }
 }  // namespace
 
-Buffer encode_records(const EventBatch& b) {
-  const std::size_t bt = b.tasks.size() * sizeof(TaskRecord), be = b.edges.size() * sizeof(EdgeRecord),
-                    bx = b.transfers.size() * sizeof(TransferRecord);
-  char* p = nullptr;
-  Buffer out = allocate_buffer(bt + be + bx, p);
-  if (bt) std::memcpy(p, b.tasks.data(), bt);
-  if (be) std::memcpy(p + bt, b.edges.data(), be);
-  if (bx) std::memcpy(p + bt + be, b.transfers.data(), bx);
-  return out;
-}
-
-EventBatch decode_records(const Buffer& bytes, std::uint64_t tasks, std::uint64_t edges, std::uint64_t transfers) {
-  const std::size_t bt = tasks * sizeof(TaskRecord), be = edges * sizeof(EdgeRecord),
-                    bx = transfers * sizeof(TransferRecord);
-  if (bytes.size != bt + be + bx)
-    throw Error("raympi::timeline: a node's records arrived with " + std::to_string(bytes.size) + " bytes, expected " +
-                std::to_string(bt + be + bx));
-  EventBatch b;
-  b.tasks.resize(tasks);
-  b.edges.resize(edges);
-  b.transfers.resize(transfers);
-  if (bt) std::memcpy(b.tasks.data(), bytes.data, bt);
-  if (be) std::memcpy(b.edges.data(), bytes.data + bt, be);
-  if (bx) std::memcpy(b.transfers.data(), bytes.data + bt + be, bx);
-  return b;
-}
-
 TimelineService::TimelineService(Context& cx, const std::string& job_folder, double clock_error_us)
     : cx_(cx), clock_error_us_(clock_error_us) {
   if (cx_.is_node())

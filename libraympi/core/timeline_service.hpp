@@ -15,6 +15,7 @@
 #include "core/context.hpp"
 #include "timeline/chrome_trace.hpp"
 #include "timeline/event_log.hpp"
+#include "timeline/records_wire.hpp"
 #include "transport/transport.hpp"
 
 namespace raympi::detail {
@@ -63,10 +64,5 @@ class TimelineService {
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, std::map<int, EventBatch>> replies_;  // request -> node -> records
 };
-
-/// The records of `b` as one raw block (tasks, then edges, then transfers).
-Buffer encode_records(const EventBatch& b);
-/// Reverses encode_records, given the counts.
-EventBatch decode_records(const Buffer& bytes, std::uint64_t tasks, std::uint64_t edges, std::uint64_t transfers);
 
 }  // namespace raympi::detail

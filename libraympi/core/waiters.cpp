@@ -7,6 +7,7 @@
 #include "core/actor_router.hpp"
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
+#include "core/membership.hpp"
 #include "core/progress_line.hpp"
 #include "core/task_pipeline.hpp"
 #include "raympi/errors.hpp"
@@ -76,7 +77,9 @@ std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::
     if (cur && cx_.scheduler) cx_.scheduler->block(cur->demand);  // lend our CPU to our children
     {
       std::unique_lock lk(w->mu);
-      auto pred = [&] { return w->arrived.load() >= need || w->cancelled || cx_.stopping.load(); };
+      auto pred = [&] {
+        return w->arrived.load() >= need || w->cancelled || cx_.stopping.load() || cx_.membership->fatal();
+      };
       // The driver's own wait on many objects may show progress (Config::progress);
       // every other wait blocks exactly as before, with no timed wake-up.
       auto mode = !cur && ProgressLine::may_show(cx_.cfg.progress, need)
@@ -101,6 +104,7 @@ std::vector<StoredPtr> Waiters::block_on(const std::vector<ObjectId>& ids, std::
       std::lock_guard lk(mu_);
       waiters_.erase(w);
     }
+    if (!done() && cx_.membership->fatal()) throw Error(cx_.membership->fatal_reason());
     if (!done() && (w->cancelled || cx_.stopping.load())) throw Error("raympi: the job is shutting down");
   }
   std::lock_guard lk(w->mu);

@@ -101,6 +101,26 @@ std::optional<Gcs::ActorRecord> Gcs::actor(ObjectId id) {
   return it->second;
 }
 
+void Gcs::mark_dead(int rank, const std::string& why) {
+  std::lock_guard lk(mu_);
+  auto it = nodes_.find(rank);
+  if (it != nodes_.end()) it->second.dead = true;
+  std::vector<ObjectId> lost;
+  for (auto& [id, a] : actors_)
+    if (a.node == rank && a.state != ActorState::dead) lost.push_back(id);
+  for (ObjectId id : lost) {
+    auto a = actors_.find(id);
+    if (a == actors_.end()) continue;
+    a->second.state = ActorState::dead;
+    a->second.message = "its node " + why;
+    if (!a->second.name.empty()) {  // the name is free again
+      auto n = actor_names_.find(a->second.name);
+      if (n != actor_names_.end() && n->second == id) actor_names_.erase(n);
+    }
+    actor_died_locked(id);
+  }
+}
+
 GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
   std::lock_guard lk(mu_);
   GcsReplyMsg r;
@@ -113,7 +133,7 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
     w.total = n.total;
     w.available = n.available;
     w.since_heartbeat = std::chrono::duration<double>(now - n.last_heartbeat).count();
-    w.alive = w.since_heartbeat < 5 * std::chrono::duration<double>(heartbeat_).count() + 1.0;
+    w.alive = !n.dead;
     w.finished = n.finished;
     r.nodes.push_back(std::move(w));
   }

@@ -27,6 +27,7 @@ class Gcs {
     std::map<std::string, double> total, available;
     std::chrono::steady_clock::time_point last_heartbeat;
     std::uint64_t finished = 0;
+    bool dead = false;  // declared dead (core/membership): never alive again
   };
   struct ActorRecord {
     std::int32_t node = -1;
@@ -50,6 +51,8 @@ class Gcs {
   /// Releases the actor's name (kill).
   void forget_actor(ObjectId actor);
   std::optional<ActorRecord> actor(ObjectId id);
+  /// The node rank died: it shows as not alive, and its actors as dead.
+  void mark_dead(int rank, const std::string& why);
 
  private:
   std::mutex mu_;

@@ -14,7 +14,7 @@ int GlobalScheduler::choose(const ResourceDemand& d,
   std::uint64_t best_bytes = 0;
   double best_load = 0;
   for (auto& n : nodes_) {
-    if (!n.total.fits(d)) continue;
+    if (n.dead || !n.total.fits(d)) continue;
     bool free = n.available.fits(d);
     std::uint64_t bytes = 0;
     for (auto& [rank, b] : locality)
@@ -35,6 +35,17 @@ int GlobalScheduler::choose(const ResourceDemand& d,
   best->available.take(d);
   best->queued++;
   return best->rank;
+}
+
+void GlobalScheduler::mark_dead(int rank) {
+  for (auto& n : nodes_)
+    if (n.rank == rank) n.dead = true;
+}
+
+bool GlobalScheduler::dead_node_fits(const ResourceDemand& d) const {
+  for (auto& n : nodes_)
+    if (n.dead && n.total.fits(d)) return true;
+  return false;
 }
 
 void GlobalScheduler::on_load(const NodeLoadMsg& m) {

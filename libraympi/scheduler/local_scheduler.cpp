@@ -179,7 +179,12 @@ bool LocalScheduler::wake_idle_locked() {
 }
 
 void LocalScheduler::maybe_add_worker_locked() {
-  if (stopping_ || workers_ >= kMaxWorkers) return;
+  // One at a time: a burst of tasks that all fit (zero-CPU ones, actor
+  // creations) would otherwise start a thread per task before the first
+  // of them even runs. Once it runs, the next submission or block that finds
+  // nobody idle adds the next one.
+  if (stopping_ || workers_ >= kMaxWorkers || starting_ > 0) return;
+  ++starting_;
   ++workers_;
   threads_.emplace_back([this] { worker_main(-1, true); });  // stands in for blocked tasks: floats over worker PUs
 }
@@ -207,6 +212,7 @@ bool LocalScheduler::queue_head_fits_locked() {
 void LocalScheduler::worker_main(int slot, bool extra) {
   thread_started(slot);
   std::unique_lock lk(mu_);
+  if (extra) --starting_;
   while (!stopping_) {
     if (TaskPtr t = pick_locked()) {
       ResourceDemand d = t->demand;

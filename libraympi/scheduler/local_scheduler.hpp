@@ -124,6 +124,7 @@ class LocalScheduler {
   std::uint64_t finished_ = 0;
   std::uint64_t seq_ = 0;
   int workers_ = 0, idle_ = 0, spinning_ = 0, waking_ = 0, base_workers_ = 1;
+  int starting_ = 0;  // extra workers started and not yet in their loop
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

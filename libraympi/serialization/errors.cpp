@@ -28,6 +28,7 @@ void throw_stored_error(const StoredObject& o) {
     case ErrorKind::actor_died: throw ActorDiedError(o.error_message);
     case ErrorKind::serialization: throw SerializationError(o.error_message);
     case ErrorKind::shutdown: throw Error(o.error_message);
+    case ErrorKind::node_died: throw NodeDiedError(o.error_message);
     case ErrorKind::none: break;
   }
   throw Error("raympi: object " + std::to_string(o.id.value) + " holds no error");

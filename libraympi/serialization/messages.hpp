@@ -13,6 +13,7 @@
 #include "raympi/detail/archive.hpp"
 #include "raympi/detail/object_store_view.hpp"
 #include "raympi/detail/runtime_api.hpp"
+#include "raympi/errors.hpp"
 
 namespace raympi::detail {
 
@@ -41,6 +42,26 @@ enum class MsgType : std::uint8_t {
   actor_caller_done,  // ActorCallerDoneMsg: a caller that forgot its route -> the actor's node
   timeline_request,   // TimelineRequestMsg: driver -> node ranks
   timeline_reply,     // TimelineRequestMsg + the node's records as raw bytes: node -> driver
+  heartbeat,          // empty: every rank -> GCS, GCS -> every rank (core/membership)
+  node_died,          // NodeDiedMsg: GCS -> every live rank; a rank that saw a peer break -> GCS
+  task_placed,        // TaskPlacedMsg: GS -> owner (where the GS sent the owner's tasks)
+};
+
+/// @brief A rank of the job is dead (declared by the GCS, or suspected by a peer).
+struct NodeDiedMsg {
+  std::int32_t rank = -1;
+  std::string reason;  // what showed it: the heartbeat timeout, a broken endpoint
+  template <class A>
+  void serialize(A& ar) { ar(rank, reason); }
+};
+
+/// @brief The nodes the GS chose for an owner's tasks (sent in batches), so
+/// that the owner knows which of its tasks a node's death takes with it.
+struct TaskPlacedMsg {
+  std::vector<ObjectId> ids;
+  std::vector<std::int32_t> nodes;  // nodes[i] runs ids[i]
+  template <class A>
+  void serialize(A& ar) { ar(ids, nodes); }
 };
 
 /// @brief Asks a node rank for its event records (timeline) / says whose they are.
@@ -82,6 +103,7 @@ struct ActorCallerDoneMsg {
 };
 
 enum class ActorState : std::uint8_t { pending, alive, restarting, dead };
+RAYMPI_WIRE_ENUM(ActorState, ActorState::dead)  // the last ActorState: keep in step
 
 /// A change of an actor's state, node -> GCS actor table.
 struct ActorEvent {
@@ -120,6 +142,7 @@ struct IdsMsg {
 };
 
 enum class LocState : std::uint8_t { ready, failed, lost };
+RAYMPI_WIRE_ENUM(LocState, LocState::lost)  // the last LocState: keep in step
 
 struct LocationMsg {
   ObjectId id;
@@ -213,6 +236,7 @@ struct GcsEventsMsg {
 };
 
 enum class GcsQueryKind : std::uint8_t { nodes, tables, actor_register, actor_lookup, actor_forget, summary };
+RAYMPI_WIRE_ENUM(GcsQueryKind, GcsQueryKind::summary)  // the last GcsQueryKind: keep in step
 
 struct GcsQueryMsg {
   std::uint64_t request = 0;
@@ -273,7 +297,10 @@ Buffer encode_msg(MsgType t, const M& m, const Buffer* trailing = nullptr) {
   return w.finish();
 }
 
-inline MsgType msg_type(const Buffer& b) { return static_cast<MsgType>(static_cast<std::uint8_t>(b.data[0])); }
+/// The message's type byte; an empty buffer (no message) reads as 0, which no MsgType has.
+inline MsgType msg_type(const Buffer& b) {
+  return static_cast<MsgType>(b.size ? static_cast<std::uint8_t>(b.data[0]) : 0);
+}
 
 /// TaskWire's layout, written from a spec held elsewhere (no copy of it).
 struct TaskWireView {
@@ -291,18 +318,30 @@ inline Buffer encode_task(const TaskSpec& spec, std::int32_t minter, const std::
   return encode_msg(MsgType::submit_task, TaskWireView{spec, minter, refs, locality}, &spec.args);
 }
 
-/// Decodes the body (and a view of the trailing bytes, when asked for).
+/// Decodes the body (and a view of the trailing bytes, when asked for). The
+/// bytes come from another rank: anything malformed (truncated, a length past
+/// the end, an enum out of range) is a raympi::Error naming the message, which
+/// the runtime's dispatcher logs with the sender's rank.
 template <class M>
 M decode_msg(const Buffer& b, Buffer* trailing = nullptr) {
-  InArchive ar(b.data + 1, b.size - 1);
-  M m;
-  ar(m);
-  if (trailing) {
-    std::uint64_t n = 0;
-    ar(n);
-    *trailing = b.sub(std::size_t(ar.position() - b.data), n);
+  try {
+    if (b.size == 0) throw cereal::Exception("empty message");
+    InArchive ar(b.data + 1, b.size - 1);
+    M m;
+    ar(m);
+    if (trailing) {
+      std::uint64_t n = 0;
+      ar(n);
+      if (n != ar.remaining())
+        throw cereal::Exception("the trailing block says " + std::to_string(n) + " bytes, " +
+                                std::to_string(ar.remaining()) + " follow");
+      *trailing = b.sub(std::size_t(ar.position() - b.data), std::size_t(n));
+    }
+    return m;
+  } catch (const cereal::Exception& e) {
+    throw Error("raympi: malformed " + demangle(typeid(M).name()) + " message (type " +
+                std::to_string(int(msg_type(b))) + ", " + std::to_string(b.size) + " bytes): " + e.what());
   }
-  return m;
 }
 
 }  // namespace raympi::detail

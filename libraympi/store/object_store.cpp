@@ -1,5 +1,6 @@
 #include "store/object_store.hpp"
 
+#include "base/fault_injection.hpp"
 #include "base/log.hpp"
 
 namespace raympi::detail {
@@ -24,7 +25,17 @@ StoredPtr ObjectStore::get(ObjectId id) {
   auto o = std::make_shared<StoredObject>();
   o->id = id;
   const auto began = std::chrono::steady_clock::now();
-  o->bytes = spill_->read(sp->second.path, sp->second.size);
+  try {
+    maybe_inject_fault("spill_read");
+    o->bytes = spill_->read(sp->second.path, sp->second.size);
+  } catch (const std::exception& e) {
+    // The waiter gets the error; the object stays spilled for a later try
+    // (a full or flaky file system may recover).
+    RAYMPI_LOG_ERROR("could not restore object {} from {}: {}", id.value, sp->second.path, e.what());
+    return make_error_object(id, ErrorKind::object_lost,
+                             "raympi::ObjectLostError: object " + std::to_string(id.value) +
+                                 " could not be read back from its spill file " + sp->second.path + ": " + e.what());
+  }
   if (observer_) observer_(TransferKind::restore, id, o->bytes.size, began, std::chrono::steady_clock::now());
   drop_spilled(sp);
   objects_[id] = Entry{o, ++clock_};

@@ -34,7 +34,9 @@ class EventWriter {
  public:
   explicit EventWriter(std::ostream& os) : os_(os) {}
   void add(const json& ev) {
-    os_ << (first_ ? "\n" : ",\n") << ev.dump();
+    // Names may hold invalid UTF-8 (a name cut at TaskRecord::kNameBytes inside a
+    // character, or a corrupt record): replaced by U+FFFD instead of throwing.
+    os_ << (first_ ? "\n" : ",\n") << ev.dump(-1, ' ', false, json::error_handler_t::replace);
     first_ = false;
   }
 
@@ -76,6 +78,7 @@ const char* error_kind_name(std::int32_t kind) {
     case ErrorKind::actor_died: return "actor_died";
     case ErrorKind::serialization: return "serialization";
     case ErrorKind::shutdown: return "shutdown";
+    case ErrorKind::node_died: return "node died";
   }
   return "unknown";
 }

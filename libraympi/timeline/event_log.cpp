@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/fault_injection.hpp"
 #include "base/log.hpp"
 #include "timeline/event_spool.hpp"
 #include "timeline/thread_row.hpp"
@@ -169,7 +170,14 @@ void EventLog::writer_main() {
       queue_.pop_front();
     }
     space_cv_.notify_all();
-    write(batch);
+    try {
+      maybe_inject_fault("event_log");
+      write(batch);
+    } catch (const std::exception& e) {
+      // Never out of the writer thread: these records are lost, the job goes on.
+      RAYMPI_LOG_ERROR("rank {}: event log: {} record(s) could not be written and are lost: {}", rank_,
+                       batch.tasks.size() + batch.edges.size() + batch.transfers.size(), e.what());
+    }
     batch.clear();
     std::lock_guard lk(mu_);
     // Kept, never freed: every batch ever allocated (at most the open one, the

@@ -8,14 +8,15 @@
 #include <numeric>
 #include <string>
 
+#include "base/log.hpp"
 #include "raympi/errors.hpp"
+#include "transport/batch_frames.hpp"
 #include "transport/transport.hpp"
 
 namespace raympi::detail {
 
 namespace {
 constexpr int kControlTag = 7331;
-constexpr std::uint8_t kBatch = 0xFF;            // first byte of a batch of framed messages
 constexpr std::size_t kBatchLimit = 64 * 1024;  // bigger messages travel alone (no copy)
 // Posted by the sending thread when nothing else is queued: small enough to go
 // eagerly (the receiver needs no further progress from us to get it).
@@ -177,8 +178,9 @@ void MpiTransport::flush_remote() {
     while (i < msgs.size()) {
       // Gather a run of small messages into one batch; a big one goes alone.
       std::size_t j = i, bytes = 1;
-      while (j < msgs.size() && msgs[j].size < kBatchLimit && bytes + 4 + msgs[j].size <= 4 * kBatchLimit)
-        bytes += 4 + msgs[j++].size;
+      while (j < msgs.size() && msgs[j].size < kBatchLimit &&
+             bytes + kFrameHeaderBytes + msgs[j].size <= 4 * kBatchLimit)
+        bytes += kFrameHeaderBytes + msgs[j++].size;
       if (j - i <= 1) {
         post(int(dst), std::move(msgs[i]));
         i = std::max(j, i + 1);
@@ -186,14 +188,7 @@ void MpiTransport::flush_remote() {
       }
       char* p = nullptr;
       Buffer batch = allocate_buffer(bytes, p);
-      std::size_t off = 0;
-      p[off++] = char(kBatch);
-      for (std::size_t k = i; k < j; ++k) {
-        std::uint32_t n = std::uint32_t(msgs[k].size);
-        std::memcpy(p + off, &n, 4);
-        std::memcpy(p + off + 4, msgs[k].data, n);
-        off += 4 + n;
-      }
+      write_batch(p, msgs.data() + i, j - i);
       post(int(dst), std::move(batch));
       i = j;
     }
@@ -248,13 +243,11 @@ bool MpiTransport::poll_remote() {
     char* p = nullptr;
     Buffer b = allocate_buffer(std::size_t(count > 0 ? count : 0), p);
     MPI_Mrecv(p, count, MPI_BYTE, &handle, MPI_STATUS_IGNORE);
-    if (count > 0 && std::uint8_t(p[0]) == kBatch) {
-      std::size_t off = 1;
-      while (off + 4 <= b.size) {
-        std::uint32_t n;
-        std::memcpy(&n, p + off, 4);
-        deliver(st.MPI_SOURCE, b.sub(off + 4, n));
-        off += 4 + n;
+    if (is_batch(b)) {
+      try {
+        for_each_batched(b, [&](Buffer m) { deliver(st.MPI_SOURCE, std::move(m)); });
+      } catch (const Error& e) {  // checked before any delivery: nothing of it was delivered
+        RAYMPI_LOG_ERROR("rank {}: dropped a malformed batch from rank {}: {}", rank(), st.MPI_SOURCE, e.what());
       }
     } else {
       deliver(st.MPI_SOURCE, std::move(b));

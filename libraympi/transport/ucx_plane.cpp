@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/fault_injection.hpp"
 #include "base/log.hpp"
 #include "transport/transport.hpp"
 
@@ -225,9 +226,26 @@ void UcxPlane::finish(Op* op, ucs_status_t status) {
       error = std::string("UCX transfer with rank ") + std::to_string(op->peer) + " failed: " +
               ucs_status_string(status);
   }
-  if (op->send_done) op->send_done(error);
   if (op->recv_done && status == UCS_OK) received_.fetch_add(op->bytes.size, std::memory_order_relaxed);
-  if (op->recv_done) op->recv_done(status == UCS_OK ? std::move(op->bytes) : Buffer{}, error);
+  // Called from inside UCX (ucp_worker_progress): nothing may escape. A
+  // callback that fails is called again with the error, so that whoever
+  // waits for the transfer learns it failed.
+  try {
+    maybe_inject_fault("ucx_transfer");
+    if (op->send_done) op->send_done(error);
+    if (op->recv_done) op->recv_done(status == UCS_OK ? std::move(op->bytes) : Buffer{}, error);
+  } catch (const std::exception& e) {
+    const std::string why = std::string("the transfer's completion failed on rank ") + std::to_string(rank_) + ": " +
+                            e.what();
+    RAYMPI_LOG_ERROR("rank {}: UCX transfer with rank {}: {}", rank_, op->peer, why);
+    try {
+      if (op->send_done) op->send_done(why);
+      if (op->recv_done) op->recv_done(Buffer{}, why);
+    } catch (const std::exception& again) {
+      RAYMPI_LOG_ERROR("rank {}: UCX transfer with rank {}: reporting the failure failed too: {}", rank_, op->peer,
+                       again.what());
+    }
+  }
   delete op;
 }
 

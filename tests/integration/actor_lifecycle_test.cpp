@@ -2,8 +2,12 @@
 // named actors, destruction when the last handle goes, the resources it
 // holds, an infeasible demand, 1,000 actors at once, actors calling actors.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -70,22 +74,51 @@ int increment_named(std::string name) {
   return raympi::get(c->task(&Counter::increment).remote());
 }
 
-// Resident memory of this process, in KiB.
-long rss_kib() {
+// A line of /proc/self/status ("VmRSS:", "Threads:"), its number.
+long proc_status(const std::string& name) {
   std::ifstream f("/proc/self/status");
   std::string key;
   while (f >> key) {
     long v;
-    if (key == "VmRSS:" && f >> v) return v;
+    if (key == name && f >> v) return v;
     f.ignore(1 << 20, '\n');
   }
   return -1;
 }
+// Resident memory of this process, in KiB, after free heap pages went back to the system.
+long rss_kib() {
+  malloc_trim(0);
+  return proc_status("VmRSS:");
+}
+// Bytes the heap of this process holds for live allocations (allocator slack not counted).
+long heap_bytes() {
+  struct mallinfo2 m = mallinfo2();
+  return long(m.uordblks + m.hblkhd);
+}
+// Threads of this process, and those of them that run actors (the pool names them).
+long threads_here() { return proc_status("Threads:"); }
+long actor_threads_here() {
+  long n = 0;
+  std::error_code ec;
+  for (auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    n += std::getline(comm, name) && name == "raympi-actors";
+  }
+  return n;
+}
+
+// An actor with nothing in it: what the runtime keeps per actor is all that grows.
+struct Idle {
+  int ping() const { return 1; }
+};
+std::unique_ptr<Idle> make_idle() { return std::make_unique<Idle>(); }
 
 }  // namespace
 
 RAYMPI_REMOTE(make_counter, &Counter::increment, &Counter::wait_on_gate, &Counter::rank, make_flaky, make_tracked, &Tracked::ping,
-              tracked_destroyed, make_relay, &Relay::bump, increment_named, increment_once, rss_kib);
+              tracked_destroyed, make_relay, &Relay::bump, increment_named, increment_once, rss_kib, heap_bytes,
+              threads_here, actor_threads_here, make_idle, &Idle::ping);
 
 namespace {
 
@@ -236,9 +269,24 @@ TEST_P(ActorLife, InfeasibleDemandFailsItsCalls) {
   EXPECT_THROW(raympi::get(c.task(&Counter::increment).remote()), raympi::InfeasibleError);
 }
 
+// What n idle actors cost the rank that hosts them: heap bytes in use per actor.
+// Where the driver shares that process (its node's actors, or any actor at
+// np 1 and 3) its handles and routes count too, and at np 1 the GCS's table.
+struct IdleCost {
+  double bytes_each;
+  double limit;
+  std::string where;
+};
+IdleCost idle_cost(int rank, long heap_before, long heap_after, int n) {
+  const bool alone = rank != driver_rank();
+  return {double(heap_after - heap_before) / n, alone ? 2048.0 : 3072.0,
+          alone ? "the node alone" : "the node, the driver's handles" + std::string(world_size() == 1 ? " and the GCS" : "")};
+}
+
 TEST_P(ActorLife, ThousandActorsAliveAtOnceEachWithItsOwnState) {
   const int n = 1000;
   long rss_before = raympi::get(on_node(rss_kib, target()).remote());
+  long heap_before = raympi::get(on_node(heap_bytes, target()).remote());
   std::vector<ActorHandle<Counter>> actors;
   actors.reserve(n);
   for (int i = 0; i < n; ++i) actors.push_back(raympi::actor(make_counter).resource(tag(), 0.0001).remote(i * 10));
@@ -250,9 +298,12 @@ TEST_P(ActorLife, ThousandActorsAliveAtOnceEachWithItsOwnState) {
   for (auto& a : actors) refs.push_back(a.task(&Counter::increment).remote());
   got = raympi::get(refs);
   for (int i = 0; i < n; ++i) ASSERT_EQ(got[std::size_t(i)], i * 10 + 2) << "actor " << i;
+  refs.clear();
   long rss_after = raympi::get(on_node(rss_kib, target()).remote());
-  std::printf("[ figure ] %d idle actors on rank %d: RSS %ld -> %ld KiB, %.1f KiB per actor\n", n, target(),
-              rss_before, rss_after, double(rss_after - rss_before) / n);
+  IdleCost cost = idle_cost(target(), heap_before, raympi::get(on_node(heap_bytes, target()).remote()), n);
+  std::printf("[ figure ] %d idle actors on rank %d: %.0f heap bytes per actor (%s); RSS %ld -> %ld KiB\n", n,
+              target(), cost.bytes_each, cost.where.c_str(), rss_before, rss_after);
+  EXPECT_LE(cost.bytes_each, cost.limit) << "memory per idle actor on " << cost.where;
   // Nodes report to the GCS's actor table in batches: it catches up shortly.
   EXPECT_TRUE(eventually([&] { return raympi::detail::gcs_counters()["actors_alive"] >= std::uint64_t(n); }));
   std::size_t hosted = stats_on(target()).actors_hosted;
@@ -273,6 +324,62 @@ TEST(ActorPlacement, GoesWhereACpuIsFreeWhenTheDriversNodeIsFull) {
   EXPECT_EQ(raympi::get(c.task(&Counter::rank).remote()), other_rank());
   gates.open_all();
   raympi::get(blockers);
+}
+
+// Actors the GCS knows as alive or dead: it only grows while actors are made
+// (an actor of an earlier test that dies moves from one to the other).
+std::uint64_t actors_built() {
+  auto c = raympi::detail::gcs_counters();
+  return c["actors_alive"] + c["actors_dead"];
+}
+
+TEST(ActorScale, HundredThousandActorsOnOneNode) {
+  // Issue 14: 100,000 idle actors on one node, created within 2 s. num_cpus(0):
+  // an actor that holds no CPU needs none to be placed either; a sliver of
+  // "node:<rank>" keeps them all on the driver's node. Created = the GCS
+  // counts them all alive (a node reports an actor once its factory ran).
+  const int n = 100000;
+  const int node = driver_rank();
+  const long rss_before = raympi::get(on_node(rss_kib, node).remote());
+  const long heap_before = raympi::get(on_node(heap_bytes, node).remote());
+  const std::size_t hosted_before = stats_on(node).actors_hosted;
+  const std::uint64_t built_before = actors_built();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<ActorHandle<Idle>> actors;
+  actors.reserve(n);
+  for (int i = 0; i < n; ++i)
+    actors.push_back(raympi::actor(make_idle).num_cpus(0).resource(node_tag(node), 1e-6).remote());
+  const double submitted = seconds_since(t0);
+  ASSERT_TRUE(eventually([&] { return actors_built() >= built_before + n; }, 60)) << "not all actors were built";
+  const double created = seconds_since(t0);
+  // Every one of them works.
+  const auto t1 = std::chrono::steady_clock::now();
+  std::vector<ObjectRef<int>> pings;
+  pings.reserve(n);
+  for (auto& a : actors) pings.push_back(a.task(&Idle::ping).remote());
+  int answered = 0;
+  for (int v : raympi::get(pings)) answered += v;
+  const double called = seconds_since(t1);
+  pings.clear();
+  EXPECT_EQ(answered, n) << "every actor answers its call";
+  const long rss_idle = raympi::get(on_node(rss_kib, node).remote());
+  const long threads = raympi::get(on_node(threads_here, node).remote());
+  const long actor_threads = raympi::get(on_node(actor_threads_here, node).remote());
+  IdleCost cost = idle_cost(node, heap_before, raympi::get(on_node(heap_bytes, node).remote()), n);
+  std::printf("[ figure ] %d actors on rank %d: handles made in %.2f s, all built in %.2f s, one call on each in "
+              "%.2f s; %.0f heap bytes per idle actor (%s), RSS %ld -> %ld KiB (%.2f KiB each); %ld actor threads "
+              "(%ld in the process)\n",
+              n, node, submitted, created, called, cost.bytes_each, cost.where.c_str(), rss_before, rss_idle,
+              double(rss_idle - rss_before) / n, actor_threads, threads);
+  EXPECT_GE(stats_on(node).actors_hosted, hosted_before + n) << "they all live on the driver's node";
+  EXPECT_LE(created, 2.0) << "100,000 actors must be created within 2 s";
+  EXPECT_LE(cost.bytes_each, cost.limit) << "memory per idle actor on " << cost.where;
+  EXPECT_LE(actor_threads, 64) << "idle actors must not hold a thread each";
+  actors.clear();
+  EXPECT_TRUE(eventually([&] { return stats_on(node).actors_hosted <= hosted_before; }, 30))
+      << "the actors were not destroyed after their handles went";
+  // The node reports what they held back to the GCS (later tests compare to it).
+  EXPECT_TRUE(eventually([&] { return available_on(node, node_tag(node)) > 0.999; }, 30));
 }
 
 INSTANTIATE_TEST_SUITE_P(Placement, ActorLife, ::testing::Values(false, true),

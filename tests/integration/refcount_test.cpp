@@ -1,11 +1,14 @@
 // Integration: distributed reference counting. After every reference to a
-// set of objects is dropped, each node's store and ownership table go back
-// to where they were (every copy, on every node, is freed). Frees are
-// asynchronous messages, so the check polls for a while before failing.
+// set of objects is dropped, each node's store, ownership and reference
+// tables, in-flight fetches and actor routes, and the GCS's count of live
+// objects go back to where they were (every copy, on every node, is freed).
+// Frees are asynchronous messages, so the check polls for a while before
+// failing; the baseline is taken once the counters stop moving.
 // Runs at NP 1, 3 and 4 with RAYMPI_NUM_CPUS=4.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <sstream>
 #include <string>
@@ -47,69 +50,106 @@ RAYMPI_REMOTE(make_doubles, sum_doubles, square, sleepy_square, sum_handles);
 
 namespace {
 
-std::map<int, Stats> all_stats() {
-  std::map<int, Stats> out;
-  // The driver's own counters first: the stats tasks sent to the other nodes
-  // have results owned here, freed a moment after their get (the executor's
-  // release arrives by message); read after them, the driver's count would
-  // include them or not depending on that moment.
-  out[driver_rank()] = stats_on(driver_rank());
+constexpr auto kSettleDeadline = std::chrono::seconds(10);
+constexpr auto kFreeDeadline = std::chrono::seconds(5);
+
+// Every counter the tests compare: each node's LocalStats and the GCS's count
+// of live objects (which the owners report in batches).
+struct Snapshot {
+  std::map<int, Stats> nodes;
+  std::uint64_t gcs_objects_live = 0;
+};
+
+Snapshot snapshot() {
+  Snapshot out;
+  // The GCS first: the stats tasks below create results (owned here, freed a
+  // moment after their get) whose counts reach the GCS a few ms later.
+  out.gcs_objects_live = raympi::detail::gcs_counters()["objects_live"];
+  // The driver's own counters next, for the same reason: read after the stats
+  // tasks sent to the other nodes, its count would include their results or
+  // not depending on the moment the executor's release arrives.
+  out.nodes[driver_rank()] = stats_on(driver_rank());
   for (int r : node_ranks())
-    if (r != driver_rank()) out[r] = stats_on(r);
+    if (r != driver_rank()) out.nodes[r] = stats_on(r);
   return out;
 }
 
-std::string describe(const std::map<int, Stats>& s) {
+// The snapshot as named values ("rank 2 owned_objects", "gcs objects_live"):
+// every counter that must go back to its baseline once the refs are gone.
+std::map<std::string, std::uint64_t> counters(const Snapshot& s) {
+  std::map<std::string, std::uint64_t> c;
+  for (auto& [r, x] : s.nodes) {
+    std::string rank = "rank " + std::to_string(r) + " ";
+    c[rank + "store_objects"] = x.store_objects;
+    c[rank + "store_bytes"] = x.store_bytes;
+    c[rank + "owned_objects"] = x.owned_objects;
+    c[rank + "ref_records"] = x.ref_records;
+    c[rank + "fetches"] = x.fetches;
+    c[rank + "actor_routes"] = x.actor_routes;
+  }
+  c["gcs objects_live"] = s.gcs_objects_live;
+  return c;
+}
+
+// The counters of `now` that are above (or, with `moved`, differ from) `base`,
+// with their values: "rank 2 owned_objects 5 -> 9; ...".
+std::string differences(const Snapshot& base, const Snapshot& now, bool moved) {
+  auto b = counters(base), n = counters(now);
   std::ostringstream o;
-  for (auto& [r, x] : s)
-    o << " rank " << r << ": store_objects=" << x.store_objects << " store_bytes=" << x.store_bytes
-      << " owned_objects=" << x.owned_objects << " ref_records=" << x.ref_records << " fetches=" << x.fetches << ';';
+  for (auto& [name, value] : n) {
+    std::uint64_t was = b.count(name) ? b.at(name) : 0;
+    if (value > was || (moved && value != was)) o << ' ' << name << ' ' << was << " -> " << value << ';';
+  }
   return o.str();
 }
 
-bool at_or_below(const std::map<int, Stats>& now, const std::map<int, Stats>& base) {
-  for (auto& [r, b] : base) {
-    const Stats& n = now.at(r);
-    if (n.store_objects > b.store_objects || n.owned_objects > b.owned_objects || n.store_bytes > b.store_bytes ||
-        n.ref_records > b.ref_records)
-      return false;
-  }
-  return true;
+std::string describe(const Snapshot& s) {
+  std::ostringstream o;
+  for (auto& [name, value] : counters(s)) o << ' ' << name << '=' << value << ';';
+  return o.str();
 }
 
-// Counters once they stop moving (earlier tests' frees may still be in flight).
-std::map<int, Stats> settled_baseline() {
-  auto prev = all_stats();
-  auto deadline = Clock::now() + std::chrono::seconds(5);
+// Waits until the counters stop moving (earlier tests' frees may still be in
+// flight) and stores them in `base`; fails when they still move at the deadline.
+void settled_baseline(Snapshot& base) {
+  auto prev = snapshot();
+  std::string moving;  // what changed over the last 50 ms
+  auto deadline = Clock::now() + kSettleDeadline;
   while (Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto now = all_stats();
-    if (at_or_below(now, prev) && at_or_below(prev, now)) return now;
+    auto now = snapshot();
+    moving = differences(prev, now, true);
+    if (moving.empty()) {
+      base = now;
+      return;
+    }
     prev = now;
   }
-  return prev;
+  FAIL() << "the counters did not settle within " << kSettleDeadline.count()
+         << " s before the test; still moving over the last 50 ms:" << moving << "\n last:" << describe(prev);
 }
 
-// Polls until every node is back at (or below) the baseline; up to 5 s — far
-// more than the milliseconds the frees take, for a loaded 2-core machine.
-void expect_back_to_baseline(const std::map<int, Stats>& base, const std::map<int, Stats>& peak) {
-  auto deadline = Clock::now() + std::chrono::seconds(5);
-  std::map<int, Stats> now;
+// Polls until every counter is back at (or below) the baseline; up to 5 s —
+// far more than the milliseconds the frees take, for a loaded 2-core machine.
+void expect_back_to_baseline(const Snapshot& base, const Snapshot& peak) {
+  auto deadline = Clock::now() + kFreeDeadline;
+  Snapshot now;
   do {
-    now = all_stats();
-    if (at_or_below(now, base)) return;
+    now = snapshot();
+    if (differences(base, now, false).empty()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   } while (Clock::now() < deadline);
-  ADD_FAILURE() << "objects were not freed everywhere.\n baseline:" << describe(base) << "\n while in use:"
-                << describe(peak) << "\n after dropping every ref (5 s later):" << describe(now);
+  ADD_FAILURE() << "objects were not freed everywhere; above the baseline " << kFreeDeadline.count()
+                << " s after dropping every ref:" << differences(base, now, false) << "\n baseline:" << describe(base)
+                << "\n while in use:" << describe(peak) << "\n after:" << describe(now);
 }
 
 TEST(RefCount, HundredObjectsAreFreedOnEveryNode) {
   auto ranks = node_ranks();
   int here = driver_rank();
   int other = other_rank();
-  auto base = settled_baseline();
-  std::map<int, Stats> peak;
+  Snapshot base, peak;
+  ASSERT_NO_FATAL_FAILURE(settled_baseline(base));
   {
     std::vector<ObjectRef<int>> small_puts, small_results;
     std::vector<ObjectRef<Doubles>> big_puts, big_results;
@@ -134,28 +174,33 @@ TEST(RefCount, HundredObjectsAreFreedOnEveryNode) {
       ASSERT_EQ(raympi::get(consumers[std::size_t(10 + i)]), 25'000.0 * i);
       ASSERT_EQ(raympi::get(big_results[std::size_t(i)]).size(), 25'000u);  // a copy on the driver too
     }
-    peak = all_stats();
-    EXPECT_GE(peak.at(here).owned_objects, base.at(here).owned_objects + 100) << "the driver owns all 100+";
+    peak = snapshot();
+    EXPECT_GE(peak.nodes.at(here).owned_objects, base.nodes.at(here).owned_objects + 100) << "the driver owns all 100+";
+    // The GCS sees them too (the owners report creations in batches).
+    EXPECT_TRUE(eventually([&] {
+      return raympi::detail::gcs_counters()["objects_live"] >= base.gcs_objects_live + 100;
+    })) << "the GCS's objects_live did not count the 100+ objects:" << describe(peak);
     // The test frees something real: the other node holds the 10 big results
     // (too big to travel with their completion message) while they are in use.
     if (other != here)
-      EXPECT_GE(peak.at(other).store_objects, base.at(other).store_objects + 10) << describe(peak);
+      EXPECT_GE(peak.nodes.at(other).store_objects, base.nodes.at(other).store_objects + 10) << describe(peak);
   }
   expect_back_to_baseline(base, peak);
 }
 
 TEST(RefCount, ResultsDroppedBeforeTheyExistAreFreed) {
-  auto base = settled_baseline();
+  Snapshot base;
+  ASSERT_NO_FATAL_FAILURE(settled_baseline(base));
   auto ranks = node_ranks();
   for (int i = 0; i < 24; ++i) (void)on_node(sleepy_square, ranks[std::size_t(i) % ranks.size()]).remote(i);
   // The refs are gone at once; the results are freed when the tasks finish.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  expect_back_to_baseline(base, all_stats());
+  expect_back_to_baseline(base, snapshot());
 }
 
 TEST(RefCount, RefsInsideObjectsAndArgumentsAreReleased) {
-  auto base = settled_baseline();
-  std::map<int, Stats> peak;
+  Snapshot base, peak;
+  ASSERT_NO_FATAL_FAILURE(settled_baseline(base));
   {
     std::vector<ObjectRef<int>> inner;
     for (int i = 0; i < 8; ++i) inner.push_back(raympi::put(i));
@@ -165,20 +210,20 @@ TEST(RefCount, RefsInsideObjectsAndArgumentsAreReleased) {
     ASSERT_EQ(raympi::get(s), 28);
     auto back = raympi::get(outer);
     ASSERT_EQ(raympi::get(back[7]), 7);
-    peak = all_stats();
+    peak = snapshot();
   }
   expect_back_to_baseline(base, peak);
 }
 
 TEST(RefCount, DependenciesOfFinishedTasksAreReleased) {
-  auto base = settled_baseline();
-  std::map<int, Stats> peak;
+  Snapshot base, peak;
+  ASSERT_NO_FATAL_FAILURE(settled_baseline(base));
   {
     ObjectRef<int> r = raympi::put(1);
     auto ranks = node_ranks();
     for (int i = 0; i < 20; ++i) r = on_node(square, ranks[std::size_t(i) % ranks.size()]).remote(r);
     ASSERT_EQ(raympi::get(r), 1);
-    peak = all_stats();
+    peak = snapshot();
   }
   expect_back_to_baseline(base, peak);
 }

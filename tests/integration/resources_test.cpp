@@ -26,6 +26,11 @@ constexpr double kCpusPerNode = 4;
 constexpr double kCustom1PerNode = 2;
 
 int identity(int x) { return x; }
+// The rank the task ran on, after holding its resources for `ms`.
+int rank_after(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return raympi::current_rank();
+}
 
 // Concurrency probe of this process, per key: how many tasks of the key run
 // at once at most. Pinned to the driver's rank, the driver reads it directly.
@@ -49,7 +54,7 @@ int peak(int key) {
 
 }  // namespace
 
-RAYMPI_REMOTE(identity, occupy);
+RAYMPI_REMOTE(identity, rank_after, occupy);
 
 namespace {
 
@@ -166,11 +171,20 @@ TEST(Resources, CpuDemandLimitsConcurrency) {
 }
 
 TEST(Resources, AllNodesShareTheWork) {
-  // Custom1 tasks spread over the nodes' Custom1 (2 per node): all finish.
+  // Eight tasks that each hold a node's whole Custom1 (2) for 200 ms: while
+  // one runs on a node, the next cannot start there, so with several nodes
+  // they must spread, and every node runs some of them.
+  auto ranks = node_ranks();
   std::vector<ObjectRef<int>> refs;
-  for (int i = 0; i < 8; ++i) refs.push_back(raympi::task(identity).resource("Custom1", 1).remote(i));
-  auto v = raympi::get(refs);
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(v[std::size_t(i)], i);
+  for (int i = 0; i < 8; ++i)
+    refs.push_back(raympi::task(rank_after).resource("Custom1", kCustom1PerNode).remote(200));
+  auto where = raympi::get(refs);
+  std::map<int, int> ran;
+  for (int r : where) {
+    EXPECT_TRUE(std::count(ranks.begin(), ranks.end(), r)) << "a task ran on rank " << r << ", not a node rank";
+    ++ran[r];
+  }
+  for (int r : ranks) EXPECT_GT(ran[r], 0) << "node rank " << r << " ran none of the 8 tasks";
 }
 
 }  // namespace

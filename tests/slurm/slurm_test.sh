@@ -8,7 +8,9 @@
 #   3. pain point 5: under `srun --cpus-per-task=C` a node reports C CPUs;
 #   4. pain point 3 under Slurm: `scancel` of one of two running jobs leaves
 #      the other running and nothing of the cancelled one behind;
-#   5. `ctest` itself under srun (the unit tests).
+#   5. `ctest` itself under srun (the unit tests);
+#   6. a node rank SIGKILLed under `srun --no-kill`: Slurm's PMIx plugin
+#      cancels the whole step all the same, within seconds, nothing left.
 #
 # usage: slurm_test.sh <slurm/ folder> <raympi> <12_tree_reduce> <hpc_probe> <build dir>
 # Needs root and slurm-wlm, munge, libpmix-dev (.ci/setup.sh installs them).
@@ -110,6 +112,23 @@ unset RAYMPI_SPILL_DIR RAYMPI_OBJECT_STORE_MEMORY
 timeout 120 srun -n1 -c "$cpus" ctest --test-dir "$build" -L unit --output-on-failure >"$jobs/ctest.out" 2>&1 ||
   bad "srun ctest -L unit: exit $?"
 has "$jobs/ctest.out" "100% tests passed" "ctest -L unit under srun passes"
+
+# 6. A node rank dies (tests/integration/node_failure.cpp, mode node) under
+# srun --no-kill: slurmstepd's PMIx error handler cancels the step anyway
+# (docs/reliability.md), so the job ends at once and leaves nothing behind.
+if [[ -x $build/tests/node_failure ]]; then
+  start=$(date +%s)
+  RAYMPI_NUM_CPUS=4 RAYMPI_HEARTBEAT_MS=200 RAYMPI_HEARTBEAT_TIMEOUT_MS=1500 \
+    timeout 90 srun --mpi=pmix -n 4 --overcommit --no-kill "$build/tests/node_failure" node >"$jobs/nokill.out" 2>&1
+  rc=$? took=$(( $(date +%s) - start ))
+  has "$jobs/nokill.out" "STEP [0-9.]+ ON .* CANCELLED" "srun --no-kill: Slurm cancelled the step when a rank died"
+  [[ $rc != 0 && $rc != 124 && $took -lt 60 ]] && ok "srun --no-kill: the step ended (exit $rc) in $took s" ||
+    bad "srun --no-kill: exit $rc after $took s"
+  sleep 1
+  [[ -z $(pgrep -f "tests/node_failure node") ]] && ok "srun --no-kill: no process left" || bad "srun --no-kill: processes left"
+else
+  bad "no $build/tests/node_failure to run"
+fi
 
 ((fail == 0)) && echo "slurm_test: PASS"
 exit "$fail"

@@ -20,8 +20,10 @@
 #include <cereal/types/utility.hpp>
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "raympi/detail/buffer.hpp"
 
@@ -53,7 +55,13 @@ class InArchive : public cereal::InputArchive<InArchive, cereal::AllowEmptyClass
   }
   const char* position() const { return p_; }
   std::size_t remaining() const { return std::size_t(end_ - p_); }
-  void skip(std::size_t n) { p_ += n; }
+  /// A container's element count, read from the input: more elements than
+  /// bytes left means corrupt input (refused before cereal allocates them).
+  void check_count(std::uint64_t n) const {
+    if (n > remaining())
+      throw cereal::Exception("corrupt input: a container of " + std::to_string(n) + " elements with only " +
+                              std::to_string(remaining()) + " bytes left");
+  }
 
  private:
   const char* p_;
@@ -66,7 +74,14 @@ inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(OutAr
 }
 template <class T>
 inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(InArchive& ar, T& t) {
-  ar.loadBinary(std::addressof(t), sizeof(t));
+  if constexpr (std::is_same_v<T, bool>) {  // any other byte than 0 or 1 would be an invalid bool
+    std::uint8_t b = 0;
+    ar.loadBinary(&b, 1);
+    if (b > 1) throw cereal::Exception("corrupt input: a bool of value " + std::to_string(b));
+    t = b != 0;
+  } else {
+    ar.loadBinary(std::addressof(t), sizeof(t));
+  }
 }
 template <class Archive, class T>
 inline CEREAL_ARCHIVE_RESTRICT(InArchive, OutArchive) CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar,
@@ -77,6 +92,9 @@ template <class Archive, class T>
 inline CEREAL_ARCHIVE_RESTRICT(InArchive, OutArchive) CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar,
                                                                                       cereal::SizeTag<T>& t) {
   ar(t.size);
+  // Every element takes at least one byte (elided empty classes aside, which
+  // therefore cannot come in containers longer than the rest of the input).
+  if constexpr (std::is_same_v<Archive, InArchive>) ar.check_count(std::uint64_t(t.size));
 }
 template <class T>
 inline void CEREAL_SAVE_FUNCTION_NAME(OutArchive& ar, const cereal::BinaryData<T>& bd) {
@@ -87,7 +105,27 @@ inline void CEREAL_LOAD_FUNCTION_NAME(InArchive& ar, cereal::BinaryData<T>& bd) 
   ar.loadBinary(bd.data, std::size_t(bd.size));
 }
 
+/// Throws unless `v` is in 0..last (the values of a wire enum).
+template <class U>
+void check_wire_enum(U v, U last, const char* name) {
+  bool negative = false;
+  if constexpr (std::is_signed_v<U>) negative = v < 0;
+  if (negative || v > last)
+    throw cereal::Exception(std::string("corrupt input: ") + name + " " + std::to_string(v) + " is out of range");
+}
+
 }  // namespace raympi::detail
+
+/// Declares the enum `E` (written right below its definition, in its
+/// namespace) a wire enum with the values 0..`last`: InArchive refuses any
+/// other value instead of handing a switch an unknown enumerator. Keep `last`
+/// in step when adding enumerators.
+#define RAYMPI_WIRE_ENUM(E, last)                                                                                  \
+  inline void CEREAL_LOAD_MINIMAL_FUNCTION_NAME(const ::raympi::detail::InArchive&, E& e,                         \
+                                                const std::underlying_type_t<E>& v) {                              \
+    ::raympi::detail::check_wire_enum(v, static_cast<std::underlying_type_t<E>>(last), #E);                      \
+    e = static_cast<E>(v);                                                                                         \
+  }
 
 CEREAL_REGISTER_ARCHIVE(raympi::detail::OutArchive)
 CEREAL_REGISTER_ARCHIVE(raympi::detail::InArchive)

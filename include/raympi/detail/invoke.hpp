@@ -24,11 +24,18 @@ struct ArgHolder {
   std::shared_ptr<const T> shared;
 
   void load(Invocation& inv, std::size_t& dep_slot) {
-    std::uint8_t flag;
-    (*inv.args)(flag);
+    std::uint8_t flag = 0;
+    std::uint32_t idx = 0;
+    try {  // the argument bytes come from another rank: a flag or slot out of range is corrupt input
+      (*inv.args)(flag);
+      if (flag == kArgDependency) (*inv.args)(idx);
+      if (flag > kArgDependency || (flag == kArgDependency && (idx >= inv.num_deps || !inv.deps[idx])))
+        throw cereal::Exception("corrupt argument: flag " + std::to_string(flag) + ", dependency slot " +
+                                std::to_string(idx) + " of " + std::to_string(inv.num_deps));
+    } catch (const cereal::Exception& e) {
+      throw_serialization_error("deserialise argument", typeid(T), e.what());
+    }
     if (flag == kArgDependency) {
-      std::uint32_t idx;
-      (*inv.args)(idx);
       shared = inv.deps[idx]->template typed<T>();  // shared, zero-copy on this node
       ++dep_slot;
     } else {

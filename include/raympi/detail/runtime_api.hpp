@@ -33,6 +33,7 @@ struct ResourceDemand {
 };
 
 enum class TaskKind : std::uint8_t { task = 0, actor_create = 1, actor_call = 2 };
+RAYMPI_WIRE_ENUM(TaskKind, TaskKind::actor_call)  // the last TaskKind: keep in step
 
 /// @brief What an actor creation carries besides its factory call.
 struct ActorSpec {

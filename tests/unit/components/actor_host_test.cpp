@@ -1,6 +1,8 @@
-// ActorHost (libraympi/actors/actor_host.hpp) with hand-written hooks: the
-// build, the mailbox order, kill with and without restart, release,
-// caller_done and stop. No raympi::init, no MPI.
+// ActorHost (libraympi/actors/actor_host.hpp) on a real ActorPool with
+// hand-written hooks: the build, the mailbox order, kill with and without
+// restart, release, caller_done and stop; then the pool: many actors on few
+// threads, blocked calls that need a new thread, idle threads that exit, the
+// thread cap. No raympi::init, no MPI.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "actors/actor_host.hpp"
+#include "actors/actor_pool.hpp"
 #include "scheduler/task.hpp"
 #include "component_support.hpp"
 
@@ -30,6 +33,7 @@ using component_test::bytes_of;
 
 using namespace std::chrono_literals;
 using raympi::detail::ActorHost;
+using raympi::detail::ActorPool;
 using raympi::detail::ObjectId;
 using raympi::detail::Task;
 using raympi::detail::TaskKind;
@@ -41,9 +45,9 @@ using Phase = ActorHost::Phase;
 // max_restarts, and a call's caller and call_seq.
 void set_max_restarts(Task& t, int n) { t.actor_spec.max_restarts = n; }
 
-TaskPtr make_creation(int max_restarts) {
+TaskPtr make_creation(int max_restarts, std::uint64_t actor = 1) {
   auto t = std::make_shared<Task>();
-  t->id = ObjectId::make_actor(0, 1);
+  t->id = ObjectId::make_actor(0, actor);
   t->kind = TaskKind::actor_create;
   set_max_restarts(*t, max_restarts);
   return t;
@@ -84,13 +88,15 @@ struct Instance {
 struct Log {
   std::mutex mu;
   int builds = 0, throws_left = 0;
-  std::vector<std::thread::id> build_threads, destroy_threads, started_threads;
+  std::vector<std::thread::id> build_threads, destroy_threads, started_threads;  // started: pool threads
   std::vector<int> destroyed;
   std::vector<std::pair<CallKey, int>> ran;  // call, instance number
   std::vector<std::pair<CallKey, std::string>> failed;
   std::vector<std::pair<Phase, std::string>> phases;
   int exited = 0;
   std::map<std::uint64_t, std::shared_ptr<Gate>> gates;  // by caller * 1000 + seq
+  std::map<std::uint64_t, std::function<void()>> actions;  // run by the call, before its gate; same key
+  std::atomic<int> in_flight{0}, most_in_flight{0};       // calls running at once (all actors of the log)
   std::vector<void*> selves;
   std::vector<void*> instances;
 
@@ -133,8 +139,9 @@ Instance::~Instance() {
   log->destroy_threads.push_back(std::this_thread::get_id());
 }
 
-ActorHost::Hooks hooks_for(const std::shared_ptr<Log>& log) {
-  ActorHost::Hooks h;
+std::shared_ptr<const ActorHost::Hooks> hooks_for(const std::shared_ptr<Log>& log) {
+  auto hooks = std::make_shared<ActorHost::Hooks>();
+  ActorHost::Hooks& h = *hooks;
   h.build = [log](ActorHost&) -> std::shared_ptr<void> {
     int number;
     {
@@ -152,14 +159,23 @@ ActorHost::Hooks hooks_for(const std::shared_ptr<Log>& log) {
     return inst;
   };
   h.run = [log](ActorHost&, const TaskPtr& t, void* self) {
+    int now = ++log->in_flight;
+    for (int most = log->most_in_flight.load(); now > most && !log->most_in_flight.compare_exchange_weak(most, now);) {
+    }
     std::shared_ptr<Gate> g;
+    std::function<void()> action;
     {
       std::lock_guard lk(log->mu);
       log->ran.emplace_back(key(t), static_cast<Instance*>(self)->number);
       log->selves.push_back(self);
-      if (auto it = log->gates.find(t->caller * 1000 + t->call_seq); it != log->gates.end()) g = it->second;
+      const std::uint64_t k = t->caller * 1000 + t->call_seq;
+      if (auto it = log->gates.find(k); it != log->gates.end()) g = it->second;
+      if (auto it = log->actions.find(k); it != log->actions.end()) action = it->second;
     }
+    if (action) action();
     if (g) g->wait();
+    std::this_thread::yield();  // widen the window in which an overlapping call would show
+    --log->in_flight;
   };
   h.fail = [log](ActorHost&, const TaskPtr& t, const std::string& why) {
     std::lock_guard lk(log->mu);
@@ -169,28 +185,40 @@ ActorHost::Hooks hooks_for(const std::shared_ptr<Log>& log) {
     std::lock_guard lk(log->mu);
     log->phases.emplace_back(p, message);
   };
-  h.thread_started = [log](ActorHost&) {
-    std::lock_guard lk(log->mu);
-    log->started_threads.push_back(std::this_thread::get_id());
-  };
   h.exited = [log](ActorHost&) {
     std::lock_guard lk(log->mu);
     ++log->exited;
   };
-  return h;
+  return hooks;
 }
 
-// A host and its log; the destructor opens every gate and stops the host so
-// that no actor thread is left behind.
+ActorPool::Options pool_options(const std::shared_ptr<Log>& log, int spin_us) {
+  ActorPool::Options o;
+  o.spin_us = spin_us;
+  o.thread_started = [log] {
+    std::lock_guard lk(log->mu);
+    log->started_threads.push_back(std::this_thread::get_id());
+  };
+  return o;
+}
+
+// A host on a pool of its own, and its log; the destructor opens every gate
+// and stops the host and the pool so that no thread is left behind.
 struct Actor {
   explicit Actor(int max_restarts, int spin_us = 0, int factory_throws = 0)
-      : log(std::make_shared<Log>()) {
+      : log(std::make_shared<Log>()), hooks(hooks_for(log)), pool(std::make_unique<ActorPool>(pool_options(log, spin_us))) {
     log->throws_left = factory_throws;
-    host = std::make_shared<ActorHost>(make_creation(max_restarts), spin_us, hooks_for(log));
+    host = std::make_shared<ActorHost>(make_creation(max_restarts), *pool, *hooks);
   }
   ~Actor() {
     log->open_all();
     host->stop();
+    pool->stop();
+  }
+  bool on_a_pool_thread(std::thread::id id) {
+    return log->read([&] {
+      return std::find(log->started_threads.begin(), log->started_threads.end(), id) != log->started_threads.end();
+    });
   }
   void start_alive() {
     host->start();
@@ -200,30 +228,31 @@ struct Actor {
   std::size_t failed() { return log->read([&] { return log->failed.size(); }); }
 
   std::shared_ptr<Log> log;
+  std::shared_ptr<const ActorHost::Hooks> hooks;
+  std::unique_ptr<ActorPool> pool;
   std::shared_ptr<ActorHost> host;
 };
 
 // ---------------------------------------------------------------------------
 
-TEST(ActorHost, BuildsTheInstanceOnItsOwnThreadAndRunsCallsOnIt) {
+TEST(ActorHost, BuildsTheInstanceOnAPoolThreadAndRunsCallsOnIt) {
   Actor a(0);
   a.start_alive();
   a.host->deliver(make_call(1, 0));
   ASSERT_TRUE(eventually([&] { return a.ran() == 1; }));
   int builds = 0;
   void *self = nullptr, *inst = nullptr;
-  std::thread::id build_thread, started_thread;
+  std::thread::id build_thread;
   a.log->read([&] {
     builds = a.log->builds;
     self = a.log->selves.at(0);
     inst = a.log->instances.at(0);
     build_thread = a.log->build_threads.at(0);
-    started_thread = a.log->started_threads.at(0);
   });
   EXPECT_EQ(builds, 1);
   EXPECT_EQ(self, inst) << "calls run on the instance build returned";
   EXPECT_NE(build_thread, std::this_thread::get_id());
-  EXPECT_EQ(build_thread, started_thread) << "thread_started runs on the actor's thread, before build";
+  EXPECT_TRUE(a.on_a_pool_thread(build_thread)) << "built on a pool thread, started through thread_started";
   EXPECT_EQ(a.host->restarts(), 0);
   EXPECT_FALSE(a.host->exited());
   EXPECT_EQ(a.host->id(), ObjectId::make_actor(0, 1));
@@ -233,7 +262,7 @@ TEST(ActorHost, BuildsTheInstanceOnItsOwnThreadAndRunsCallsOnIt) {
   a.log->read([&] {
     EXPECT_EQ(a.log->exited, 1);
     ASSERT_EQ(a.log->destroyed, (std::vector<int>{1}));
-    EXPECT_EQ(a.log->destroy_threads.at(0), build_thread) << "the instance is destroyed on the actor's thread";
+    EXPECT_NE(a.log->destroy_threads.at(0), std::this_thread::get_id()) << "the instance is destroyed on the pool";
     ASSERT_FALSE(a.log->phases.empty());
     EXPECT_EQ(a.log->phases.back().first, Phase::dead);
     EXPECT_TRUE(a.log->failed.empty());
@@ -305,6 +334,7 @@ TEST(ActorHost, KillWithRestartRebuildsTheInstance) {
     EXPECT_EQ(a.log->ran[0], std::make_pair(CallKey{1, 0}, 1));
     EXPECT_EQ(a.log->ran[1], std::make_pair(CallKey{1, 2}, 2)) << "the call after the crash runs on the new instance";
     EXPECT_EQ(a.log->destroyed, (std::vector<int>{1})) << "the old instance is destroyed before the rebuild";
+    EXPECT_NE(a.log->destroy_threads.at(0), std::this_thread::get_id()) << "destroyed on the pool, not by kill()";
     std::vector<Phase> seen;
     for (auto& [p, m] : a.log->phases) seen.push_back(p);
     EXPECT_EQ(seen, (std::vector<Phase>{Phase::alive, Phase::restarting, Phase::alive}));
@@ -437,7 +467,7 @@ TEST(ActorHost, ReleaseRetiresAfterTheQueuedCalls) {
 TEST(ActorHost, AnIdleActorRetiresOnRelease) {
   Actor a(0, /*spin_us=*/50);
   a.start_alive();
-  settle();  // let the thread go to sleep
+  settle();  // let the pool thread go to sleep
   a.host->release();
   ASSERT_TRUE(eventually([&] { return a.host->exited(); })) << "release did not wake the sleeping actor";
 }
@@ -474,14 +504,14 @@ TEST(ActorHost, CallerDoneForgetsTheCaller) {
   ASSERT_TRUE(eventually([&] { return a.ran() == 8; }));
 }
 
-TEST(ActorHost, StopJoinsTheThreadAndDropsWaitingCallsSilently) {
+TEST(ActorHost, StopRetiresTheActorAndDropsWaitingCallsSilently) {
   Actor a(0);
   a.start_alive();
   a.host->deliver(make_call(1, 0));
   ASSERT_TRUE(eventually([&] { return a.ran() == 1; }));
   a.host->deliver(make_call(1, 2));  // early, never runs
   a.host->stop();
-  EXPECT_TRUE(a.host->exited()) << "stop() returned before the thread was gone";
+  EXPECT_TRUE(a.host->exited()) << "stop() returned before the actor retired";
   a.log->read([&] {
     EXPECT_EQ(a.log->exited, 1);
     EXPECT_EQ(a.log->destroyed, (std::vector<int>{1}));
@@ -511,6 +541,155 @@ TEST(ActorHost, StopWaitsForTheRunningCall) {
   stopper.join();
   EXPECT_TRUE(stopped.load());
   EXPECT_TRUE(a.host->exited());
+}
+
+// ---------------------------------------------------------------------------
+// The pool under many actors. Actor i is called by caller i (keys stay unique).
+
+struct Fleet {
+  Fleet(std::size_t n, ActorPool::Options o) : log(std::make_shared<Log>()), hooks(hooks_for(log)) {
+    o.thread_started = pool_options(log, 0).thread_started;
+    pool = std::make_unique<ActorPool>(std::move(o));
+    for (std::size_t i = 0; i < n; ++i)
+      hosts.push_back(std::make_shared<ActorHost>(make_creation(0, i + 1), *pool, *hooks));
+  }
+  ~Fleet() {
+    log->open_all();
+    for (auto& h : hosts) h->request_stop();
+    for (auto& h : hosts) h->wait_exited();
+    pool->stop();
+  }
+  void start_all() {
+    for (auto& h : hosts) h->start();
+  }
+  void call(std::size_t actor, std::uint64_t seq) { hosts.at(actor)->deliver(make_call(actor, seq)); }
+  std::size_t ran() { return log->read([&] { return log->ran.size(); }); }
+  std::size_t builds() { return std::size_t(log->read([&] { return log->builds; })); }
+
+  std::shared_ptr<Log> log;
+  std::shared_ptr<const ActorHost::Hooks> hooks;
+  std::unique_ptr<ActorPool> pool;
+  std::vector<std::shared_ptr<ActorHost>> hosts;
+};
+
+ActorPool::Options small_pool(std::size_t core, std::size_t max, std::chrono::milliseconds idle_exit = 3000ms) {
+  ActorPool::Options o;
+  o.core_threads = core;
+  o.max_threads = max;
+  o.idle_exit = idle_exit;
+  return o;
+}
+
+TEST(ActorPool, TenThousandActorsRunOnAFewThreads) {
+  const std::size_t n = 10000;
+  Fleet f(n, small_pool(2, 4096));
+  f.start_all();
+  ASSERT_TRUE(eventually([&] { return f.builds() == n; })) << f.builds() << " of " << n << " built";
+  for (std::size_t i = 0; i < n; ++i) f.call(i, 0);
+  ASSERT_TRUE(eventually([&] { return f.ran() == n; })) << f.ran() << " of " << n << " calls ran";
+  std::size_t peak = f.pool->peak_threads();
+  std::printf("[ figure ] %zu actors built and called once: at most %zu pool threads\n", n, peak);
+  EXPECT_LT(peak, n / 10) << "actors must share threads, not have one each";
+  EXPECT_GE(f.pool->threads(), 1u);
+}
+
+TEST(ActorPool, ABlockedCallGetsANewThreadSoOthersStillRun) {
+  // Actor 0's call waits for actor 1's call; with one core thread busy (and
+  // blocked), actor 1 only runs on a new thread.
+  Fleet f(2, small_pool(1, 64));
+  f.start_all();
+  ASSERT_TRUE(eventually([&] { return f.builds() == 2; }));
+  auto blocked = f.log->gate(0, 0);
+  f.log->read([&] { f.log->actions[1 * 1000 + 0] = [blocked] { blocked->open(); }; });
+  f.call(0, 0);
+  ASSERT_TRUE(eventually([&] { return f.ran() == 1; }));
+  f.call(1, 0);
+  ASSERT_TRUE(eventually([&] { return f.ran() == 2; })) << "actor 1 never ran while actor 0's call blocked";
+  EXPECT_GE(f.pool->peak_threads(), 2u);
+  EXPECT_EQ(f.log->most_in_flight.load(), 2) << "the two calls ran at once, on two threads";
+}
+
+TEST(ActorPool, ThreadsBeyondTheCoreExitWhenIdle) {
+  Fleet f(4, small_pool(1, 64, 100ms));
+  f.start_all();
+  ASSERT_TRUE(eventually([&] { return f.builds() == 4; }));
+  std::vector<std::shared_ptr<Gate>> gates;
+  for (std::size_t i = 0; i < 4; ++i) {
+    gates.push_back(f.log->gate(i, 0));
+    f.call(i, 0);
+  }
+  ASSERT_TRUE(eventually([&] { return f.ran() == 4; }));
+  EXPECT_GE(f.pool->threads(), 4u) << "four blocked calls hold four threads";
+  for (auto& g : gates) g->open();
+  ASSERT_TRUE(eventually([&] { return f.pool->threads() == 1; }))
+      << f.pool->threads() << " threads left; the core is 1 and the others idle for 100 ms";
+  f.call(0, 1);  // the core thread still serves
+  ASSERT_TRUE(eventually([&] { return f.ran() == 5; }));
+}
+
+TEST(ActorPool, AtTheCapRunnableActorsWaitForAThread) {
+  Fleet f(2, small_pool(1, 1));
+  f.start_all();
+  ASSERT_TRUE(eventually([&] { return f.builds() == 2; }));
+  auto g = f.log->gate(0, 0);
+  f.call(0, 0);
+  ASSERT_TRUE(eventually([&] { return f.ran() == 1; }));
+  f.call(1, 0);
+  settle();
+  EXPECT_EQ(f.ran(), 1u) << "a second thread started beyond max_threads";
+  EXPECT_EQ(f.pool->threads(), 1u);
+  g->open();
+  ASSERT_TRUE(eventually([&] { return f.ran() == 2; })) << "the waiting actor never ran";
+}
+
+TEST(ActorPool, ABusyActorLetsOthersGoBetweenTurns) {
+  // One thread: actor 0 has 1,000 calls queued, actor 1 gets one call after
+  // them; actor 1 must not wait for all of actor 0's calls.
+  Fleet f(2, small_pool(1, 1));
+  f.start_all();
+  ASSERT_TRUE(eventually([&] { return f.builds() == 2; }));
+  auto g = f.log->gate(0, 0);  // holds the only thread while the queue fills
+  for (std::uint64_t s = 0; s < 1000; ++s) f.call(0, s);
+  ASSERT_TRUE(eventually([&] { return f.ran() == 1; }));
+  f.call(1, 0);
+  g->open();
+  ASSERT_TRUE(eventually([&] { return f.ran() == 1001; }));
+  auto ran = f.log->ran_keys();
+  auto at = std::find(ran.begin(), ran.end(), CallKey{1, 0}) - ran.begin();
+  EXPECT_LE(at, 2 * ActorHost::kCallsPerTurn) << "actor 1 waited behind " << at << " calls of actor 0";
+}
+
+TEST(ActorPool, CallsOfOneActorNeverOverlapWhateverTheThreads) {
+  Fleet f(1, small_pool(4, 64));
+  f.start_all();
+  ASSERT_TRUE(eventually([&] { return f.builds() == 1; }));
+  std::vector<std::thread> callers;
+  for (std::uint64_t c = 0; c < 4; ++c)
+    callers.emplace_back([&, c] {
+      for (std::uint64_t s = 0; s < 500; ++s) f.hosts[0]->deliver(make_call(100 + c, s));
+    });
+  for (auto& t : callers) t.join();
+  ASSERT_TRUE(eventually([&] { return f.ran() == 2000; }));
+  EXPECT_EQ(f.log->most_in_flight.load(), 1) << "two calls of one actor ran at once";
+  auto ran = f.log->ran_keys();
+  for (std::uint64_t c = 100; c < 104; ++c) {
+    std::uint64_t next = 0;
+    for (auto& k : ran)
+      if (k.caller == c) EXPECT_EQ(k.seq, next++) << "caller " << c;
+  }
+}
+
+TEST(ActorPool, StopWaitsForEveryThread) {
+  auto log = std::make_shared<Log>();
+  auto hooks = hooks_for(log);
+  ActorPool pool(pool_options(log, 50));
+  auto host = std::make_shared<ActorHost>(make_creation(0), pool, *hooks);
+  host->start();
+  ASSERT_TRUE(eventually([&] { return log->saw_phase(Phase::alive); }));
+  host->stop();
+  pool.stop();
+  EXPECT_EQ(pool.threads(), 0u);
+  pool.stop();  // twice: returns at once
 }
 
 }  // namespace

@@ -133,26 +133,28 @@ TEST(Gcs, LoadReportsUpdateAvailabilityAndFinished) {
   EXPECT_EQ(ask(gcs).nodes.size(), 2u) << "a report from an unknown rank must not add a node";
 }
 
-TEST(Gcs, ANodeWithoutHeartbeatsTurnsDeadAndALoadReportRevivesIt) {
-  // With a 1 ms heartbeat a node is declared dead after 5 periods + 1 s of silence.
+TEST(Gcs, ANodeDeclaredDeadStaysDeadAndTakesItsActorsAndNames) {
+  // Silence alone shows as time since the last heartbeat; the verdict is the
+  // membership's (core/membership), recorded by mark_dead, and it is final.
   Gcs gcs = two_nodes(1ms);
   ASSERT_TRUE(find_node(ask(gcs), 2)->alive);
-  ASSERT_TRUE(eventually([&] { return !find_node(ask(gcs), 2)->alive; }, 10))
-      << "a silent node stayed alive";
-  EXPECT_GT(find_node(ask(gcs), 2)->since_heartbeat, 1.0);
+  ASSERT_TRUE(eventually([&] { return find_node(ask(gcs), 2)->since_heartbeat > 0.05; }, 10));
+  EXPECT_TRUE(find_node(ask(gcs), 2)->alive) << "silence is not a verdict";
+  EXPECT_EQ(gcs.register_actor("counter", actor_id(1), "Counter"), "");
+  gcs.on_events(actors_batch(2, {actor_event(actor_id(1), ActorState::alive, 2)}));
+  gcs.mark_dead(2, "rank 2 (host h), which died (test)");
+  EXPECT_FALSE(find_node(ask(gcs), 2)->alive);
+  EXPECT_TRUE(find_node(ask(gcs), 3)->alive);
+  auto a = gcs.actor(actor_id(1));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->state, ActorState::dead);
+  EXPECT_NE(a->message.find("rank 2"), std::string::npos) << a->message;
+  EXPECT_FALSE(gcs.lookup_actor("counter").has_value()) << "the dead actor's name is free again";
   NodeLoadMsg m;
   m.rank = 2;
   m.available = {{"CPU", 4}};
   gcs.on_load(m);
-  EXPECT_TRUE(find_node(ask(gcs), 2)->alive);
-  EXPECT_LT(find_node(ask(gcs), 2)->since_heartbeat, 1.0);
-  // An event batch is a sign of life too.
-  ASSERT_TRUE(eventually([&] { return !find_node(ask(gcs), 3)->alive; }, 10));
-  GcsEventsMsg ev;
-  ev.node = 3;
-  ev.tasks_finished = 1;
-  gcs.on_events(ev);
-  EXPECT_TRUE(find_node(ask(gcs), 3)->alive);
+  EXPECT_FALSE(find_node(ask(gcs), 2)->alive) << "a dead node never comes back";
 }
 
 TEST(Gcs, TaskCountersAddUpTheNodesCounts) {
