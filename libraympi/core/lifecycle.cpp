@@ -194,7 +194,9 @@ void exit_hook() {
 bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   std::unique_lock lk(g_mu);
   if (Session* old = g_session.load(); old && !old->shut) throw Error("raympi::init: already initialised");
-  auto* s = new Session;
+  // Owned here until published: a check below that throws must not leak it.
+  auto session = std::make_unique<Session>();
+  Session* s = session.get();
   s->owns_mpi = owns_mpi;
   MPI_Comm_dup(user_comm, &s->comm);
   int rank = comm_rank(s->comm), size = comm_size(s->comm);
@@ -238,7 +240,7 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   s->runtime = std::make_unique<Runtime>(std::move(opts), std::move(transport));
   s->driver = rank == roles.first_node;
   s->live.store(s->runtime.get(), std::memory_order_release);
-  g_session.store(s);
+  g_session.store(session.release());
   s->runtime->start();
   runtime_binding.reset();
   if (rank == roles.first_node)
