@@ -59,10 +59,11 @@ std::string Membership::describe(int rank) const {
   return s;
 }
 
-void Membership::send_heartbeats(Clock::time_point) {
+void Membership::send_heartbeats() {
   const Buffer beat = encode_msg(MsgType::heartbeat, IdMsg{});
   if (cx_.rank != cx_.roles.gcs) {
-    cx_.send(cx_.roles.gcs, beat);
+    // A node's load report, sent to the GCS every period, is its heartbeat already.
+    if (!cx_.is_node()) cx_.send(cx_.roles.gcs, beat);
     return;
   }
   for (int r = 0; r < int(size_); ++r)

@@ -57,7 +57,7 @@ class Membership {
   std::string describe(int rank) const;
 
  private:
-  void send_heartbeats(Clock::time_point now);
+  void send_heartbeats();
   std::vector<int> timed_out(Clock::time_point now);
 
   Context& cx_;
@@ -75,7 +75,7 @@ template <class Declare>
 Clock::time_point Membership::tick(Clock::time_point now, Declare&& declare) {
   if (size_ <= 1 || stopped_.load(std::memory_order_relaxed)) return Clock::time_point::max();
   if (now >= next_beat_) {
-    send_heartbeats(now);
+    send_heartbeats();
     next_beat_ = now + cx_.cfg.heartbeat_period;
     for (int r : timed_out(now))
       declare(r, "no heartbeat for " + std::to_string(cx_.cfg.heartbeat_timeout.count()) +
