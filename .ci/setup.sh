@@ -15,6 +15,8 @@ packages=(
   slurm-wlm munge libpmix-dev
   chromium python3  # tests/timeline: raympi timeline's page in headless Chromium
   clang-16 libclang-rt-16-dev  # .ci/fuzz.sh: the libFuzzer targets of tests/fuzz
+  ccache  # .ci/sanitize.sh: sanitizer rebuilds reuse unchanged objects
+  lmod  # tests/install: the installed modulefile, loaded with `module load raympi`
 )
 
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -46,5 +48,12 @@ else
   echo "setup: no dpkg-query (not Debian?); install these yourself if configure fails: ${packages[*]}" >&2
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  # A rebuild (or a fresh clone on a machine that built before) reuses the
+  # objects of unchanged sources; paths relative to the checkout.
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
 cmake --build build -j "$(nproc)"

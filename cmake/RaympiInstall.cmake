@@ -109,3 +109,36 @@ configure_file("${CMAKE_CURRENT_LIST_DIR}/raympi.pc.in"
                "${PROJECT_BINARY_DIR}/raympi.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/raympi.pc"
         DESTINATION "${RAYMPI_INSTALL_PKGCONFIGDIR}")
+
+# An environment-modules modulefile (Tcl; Lmod reads it as well), installed as
+# share/raympi/modulefiles/raympi/<version>: `module use <prefix>/share/raympi/modulefiles`
+# then `module load raympi`. It finds the prefix from its own place at load
+# time, so a moved prefix needs no edit (docs/quickstart.md).
+set(RAYMPI_INSTALL_MODULEDIR "${CMAKE_INSTALL_DATADIR}/raympi/modulefiles" CACHE STRING
+    "Where the raympi modulefile is installed (relative to the prefix)")
+mark_as_advanced(RAYMPI_INSTALL_MODULEDIR)
+if(IS_ABSOLUTE "${RAYMPI_INSTALL_MODULEDIR}")
+  set(RAYMPI_MODULE_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  # <prefix>/<moduledir>/raympi/<version>: up from the file's folder to <prefix>.
+  file(RELATIVE_PATH _raympi_module_up "/prefix/${RAYMPI_INSTALL_MODULEDIR}/raympi" "/prefix")
+  string(REGEX REPLACE "/$" "" _raympi_module_up "${_raympi_module_up}")
+  set(RAYMPI_MODULE_PREFIX
+      "[file normalize [file join [file dirname [file normalize \$ModulesCurrentModulefile]] ${_raympi_module_up}]]")
+endif()
+foreach(_dir BINDIR LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${_dir}}")
+    set(RAYMPI_MODULE_${_dir} "${CMAKE_INSTALL_${_dir}}")
+  else()
+    set(RAYMPI_MODULE_${_dir} "\$prefix/${CMAKE_INSTALL_${_dir}}")
+  endif()
+endforeach()
+if(IS_ABSOLUTE "${RAYMPI_INSTALL_PKGCONFIGDIR}")
+  set(RAYMPI_MODULE_PKGCONFIGDIR "${RAYMPI_INSTALL_PKGCONFIGDIR}")
+else()
+  set(RAYMPI_MODULE_PKGCONFIGDIR "\$prefix/${RAYMPI_INSTALL_PKGCONFIGDIR}")
+endif()
+configure_file("${CMAKE_CURRENT_LIST_DIR}/raympi.modulefile.in"
+               "${PROJECT_BINARY_DIR}/modulefiles/raympi/${PROJECT_VERSION}" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/modulefiles/raympi/${PROJECT_VERSION}"
+        DESTINATION "${RAYMPI_INSTALL_MODULEDIR}/raympi")

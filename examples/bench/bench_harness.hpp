@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace bench {
 
@@ -201,6 +202,10 @@ struct Bench {
   void put_calls();
   void get_calls();
   void put_gigabytes();
+
+  // Server metrics (server_metrics.cpp): one GS / GCS rank's capacity, in process.
+  void gs_placement(const std::vector<int>& node_counts);
+  void gcs_events(const std::vector<int>& node_counts);
 };
 
 }  // namespace bench

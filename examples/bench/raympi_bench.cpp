@@ -163,6 +163,9 @@ int main(int argc, char** argv) {
   b.put_calls();
   b.get_calls();
   b.put_gigabytes();
+  // What one global scheduler / GCS rank serves, by cluster size (docs/scaling.md).
+  b.gs_placement({16, 256, 4096});
+  b.gcs_events({16, 256, 4096});
 
   if (!opt.list) {
     std::printf("\n%d metrics run (%d failed, %d skipped); targets: %d OK, %d MISS; %.1f s in all\n", b.tally.run,

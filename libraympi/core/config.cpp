@@ -147,4 +147,25 @@ Config resolve_config(Config cfg, const Machine& share) {
   return cfg;
 }
 
+namespace {
+// Every busy node sends the GCS its event batch once per flush period and the
+// GS its changed load at most once per spacing. Both periods grow with the
+// node count so that what the two central ranks receive in all stays within
+// what one rank serves (raympi-bench's gcs_event_batches and
+// gs_placement_decisions lines; docs/scaling.md): at most ~200,000 batches/s
+// and ~250,000 load reports/s, whatever the cluster's size.
+constexpr auto kEventFlushMin = std::chrono::microseconds(5000);
+constexpr auto kEventFlushPerNode = std::chrono::microseconds(5);
+constexpr auto kGsLoadSpacingMin = std::chrono::microseconds(2000);
+constexpr auto kGsLoadSpacingPerNode = std::chrono::microseconds(4);
+}  // namespace
+
+std::chrono::microseconds event_flush_period(std::size_t nodes) {
+  return std::max(kEventFlushMin, kEventFlushPerNode * static_cast<long>(nodes));
+}
+
+std::chrono::microseconds gs_load_spacing(std::size_t nodes) {
+  return std::max(kGsLoadSpacingMin, kGsLoadSpacingPerNode * static_cast<long>(nodes));
+}
+
 }  // namespace raympi::detail

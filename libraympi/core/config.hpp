@@ -5,6 +5,7 @@
 #include "raympi/config.hpp"
 #include "topology/topology.hpp"
 
+#include <chrono>
 #include <map>
 #include <string>
 
@@ -23,6 +24,10 @@ TransportSettings resolve_transport_settings();
 /// Fills unset fields from the environment and defaults: num_cpus from the
 /// PUs of `share` (this rank's part of its host) less the reserved ones.
 Config resolve_config(Config cfg, const Machine& share = local_machine());
+/// How often a busy node sends the GCS its event batch, and at most how often
+/// the GS its changed load, in a job of `nodes` node ranks (docs/scaling.md).
+std::chrono::microseconds event_flush_period(std::size_t nodes);
+std::chrono::microseconds gs_load_spacing(std::size_t nodes);
 /// Parses "4G", "512M", "1000" into bytes; throws raympi::Error naming `what`.
 std::size_t parse_size(const std::string& text, const char* what);
 /// Parses "Custom1=4,disk=1.5" (the RAYMPI_RESOURCES form); throws raympi::Error.

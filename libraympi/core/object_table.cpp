@@ -37,12 +37,46 @@ void ref_released(RefEntry* e, ObjectId id) noexcept {
 }
 
 ObjectTable::~ObjectTable() {
+  {
+    std::lock_guard lk(mu_);
+    disabled_ = true;
+  }
+  free_unreachable();
   ObjectTable* self = this;
   g_process_table.compare_exchange_strong(self, nullptr);
   // Records still referenced by handles outside the runtime (a user's refs
   // kept past shutdown) stay allocated; their release finds no table.
   std::lock_guard lk(mu_);
   records_.clear();
+}
+
+void ObjectTable::free_unreachable() {
+  // The runtime has stopped: no token will come back and no pending object
+  // will resolve. What no handle reaches is freed here: records whose only
+  // reason to stay were tokens out on other ranks, and pending objects that
+  // hold themselves (ObjectRecord::self). Freeing one releases its pin and
+  // contents, which may free more (on_released, quietly: the table is
+  // disabled), hence the loop.
+  for (;;) {
+    std::vector<ObjectRecord*> unreachable;
+    std::vector<RefPtr> selves;
+    {
+      std::lock_guard lk(mu_);
+      for (auto it = records_.begin(); it != records_.end();) {
+        ObjectRecord* r = it->second;
+        if (r->self) selves.push_back(std::move(r->self));
+        if (r->handles.load(std::memory_order_acquire) == 0) {
+          unreachable.push_back(r);
+          it = records_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (unreachable.empty() && selves.empty()) return;
+    for (ObjectRecord* r : unreachable) delete r;  // outside the lock: releases re-enter the table
+    selves.clear();
+  }
 }
 
 RefPtr ObjectTable::create_owned(ObjectId id) {
@@ -140,7 +174,8 @@ void ObjectTable::on_released(RefEntry* e, ObjectId id) {
 
 ObjectTable::Released ObjectTable::unlink_if_released_locked(Map::iterator it) {
   ObjectRecord* r = it->second;
-  if (r->handles.load(std::memory_order_acquire) != 0 || r->children > 0) return {};
+  // Tokens out keep a record only while they can come back (not after shutdown).
+  if (r->handles.load(std::memory_order_acquire) != 0 || (r->children > 0 && !disabled_)) return {};
   records_.erase(it);
   return {r, disabled_};  // after shutdown: no messages, no frees
 }

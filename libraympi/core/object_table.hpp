@@ -110,7 +110,8 @@ class ObjectTable {
     std::function<void(ObjectId actor)> actor_unreferenced;  // this process holds no handle of the actor now
   };
   ObjectTable(int rank, Actions actions) : rank_(rank), actions_(std::move(actions)) {}
-  /// Unbinds the table if it is the process's.
+  /// Frees the records no handle reaches (free_unreachable), then unbinds
+  /// the table if it is the process's.
   ~ObjectTable();
 
   /// Makes this the process's table: ObjectRefs released or deserialised
@@ -151,6 +152,8 @@ class ObjectTable {
   /// the release outside the lock (finish_release).
   Released unlink_if_released_locked(Map::iterator it);
   void finish_release(Released rel);
+  /// After the runtime stopped: frees every record no handle reaches.
+  void free_unreachable();
 
   int rank_;
   Actions actions_;

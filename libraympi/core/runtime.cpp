@@ -5,16 +5,13 @@
 #include <cstdlib>
 
 #include "base/fault_injection.hpp"
+#include "core/config.hpp"
 #include "base/log.hpp"
 #include "timeline/thread_row.hpp"
 #include "raympi/errors.hpp"
 
 namespace raympi::detail {
 
-namespace {
-constexpr auto kEventFlush = std::chrono::milliseconds(5);
-constexpr auto kGsLoadSpacing = std::chrono::milliseconds(2);
-}  // namespace
 
 Roles Roles::for_size(int size) {
   Roles r;
@@ -31,17 +28,17 @@ void Context::send(int dst, Buffer msg) const {
 }
 
 Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
-    : transport_(std::move(transport)),
-      data_(std::move(opts.data_plane)),
-      pinning_(std::move(opts.pinning)),
-      objects_(opts.rank, ObjectTable::Actions{
+    : objects_(opts.rank, ObjectTable::Actions{
                               [this](int minter, ObjectId id, int count) {
                                 DecRefMsg m;
                                 m.items.emplace_back(id, count);
                                 cx_.send(minter, encode_msg(MsgType::dec_ref, m));
                               },
                               [this](ObjectRecord& r) { owners_.free(r); },
-                              [this](ObjectId actor) { router_.forget(actor); }}) {
+                              [this](ObjectId actor) { router_.forget(actor); }}),
+      transport_(std::move(transport)),
+      data_(std::move(opts.data_plane)),
+      pinning_(std::move(opts.pinning)) {
   cx_.cfg = std::move(opts.cfg);
   cx_.epoch = opts.epoch;
   waiters_.set_inline_get(cx_.cfg.inline_get != 0);
@@ -105,13 +102,20 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
       recs.push_back(std::move(w));
     }
     gcs_server_ = std::make_unique<GcsServer>(
-        cx_, std::make_unique<Gcs>(std::move(recs), opts.function_keys, cx_.cfg.heartbeat_period));
+        cx_, std::make_unique<Gcs>(std::move(recs), opts.function_keys));
     cx_.gcs_server = gcs_server_.get();
   }
+  event_flush_ = event_flush_period(cx_.nodes.size());
+  gs_load_spacing_ = gs_load_spacing(cx_.nodes.size());
   last_flush_ = last_heartbeat_ = last_gs_load_ = Clock::now();
 }
 
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+  // The components go one by one, releasing the handles they hold: from now
+  // on a release frees quietly (no messages, no calls into components that
+  // may be gone already), also when the runtime never started or shut down.
+  objects_.disable();
+}
 
 void Runtime::start() {
   // Polling is free while a worker PU is idle or the runtime has PUs of its
@@ -212,7 +216,7 @@ Clock::time_point Runtime::tick(Clock::time_point now) {
   store_.enforce_budget();  // objects released since the last put may be spillable now
   trim_block_pool();        // freed buffers nobody reused for a few seconds go back to the system
   tasks_.drop_finished();   // with no submission coming, tasks that ran release their refs here
-  if (now - last_flush_ >= kEventFlush) {
+  if (now - last_flush_ >= event_flush_) {
     gcs_.flush();
     if (gs_) tasks_.flush_placed();  // the GS tells owners where their tasks went
     last_flush_ = now;
@@ -225,16 +229,16 @@ Clock::time_point Runtime::tick(Clock::time_point now) {
   if (now - last_heartbeat_ >= cx_.cfg.heartbeat_period) {
     if (scheduler_) send_load(true);
     last_heartbeat_ = last_gs_load_ = now;
-  } else if (scheduler_ && several_nodes && now - last_gs_load_ >= kGsLoadSpacing &&
+  } else if (scheduler_ && several_nodes && now - last_gs_load_ >= gs_load_spacing_ &&
              scheduler_->load_changed.load(std::memory_order_relaxed)) {
     send_load(false);
     last_gs_load_ = now;
   }
   // Always in the future: the progress loop sleeps until then when idle.
   auto next = std::min(last_heartbeat_ + cx_.cfg.heartbeat_period, next_beat);
-  if (gcs_.pending() || (gs_ && tasks_.placed_pending())) next = std::min(next, last_flush_ + kEventFlush);
+  if (gcs_.pending() || (gs_ && tasks_.placed_pending())) next = std::min(next, last_flush_ + event_flush_);
   if (scheduler_ && several_nodes && scheduler_->load_changed.load(std::memory_order_relaxed))
-    next = std::min(next, last_gs_load_ + kGsLoadSpacing);
+    next = std::min(next, last_gs_load_ + gs_load_spacing_);
   return std::max(next, now + std::chrono::microseconds(100));
 }
 

@@ -92,6 +92,9 @@ class Runtime {
   void stop_local();
 
   Context cx_;
+  // First in, last out: every component below may hold object handles
+  // (queued tasks, fetches, routes), released into this table as they go.
+  ObjectTable objects_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Membership> membership_;  // before the components: their last sends ask it
   std::unique_ptr<UcxPlane> data_;
@@ -100,7 +103,6 @@ class Runtime {
   std::unique_ptr<TimelineService> timeline_;  // outlives the workers that record into it
   std::unique_ptr<LocalScheduler> scheduler_;
   std::unique_ptr<GlobalScheduler> gs_;
-  ObjectTable objects_;
   OwnerTable owners_{cx_};
   Fetcher fetcher_{cx_};
   Waiters waiters_{cx_};
@@ -110,6 +112,7 @@ class Runtime {
   GcsClient gcs_{cx_};
   std::unique_ptr<GcsServer> gcs_server_;
   Clock::time_point last_flush_, last_heartbeat_, last_gs_load_;
+  std::chrono::microseconds event_flush_{0}, gs_load_spacing_{0};  // by node count (runtime.cpp)
 
   std::mutex life_mu_;  // the shutdown handshake
   std::condition_variable life_cv_;

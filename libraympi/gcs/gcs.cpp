@@ -2,9 +2,8 @@
 
 namespace raympi::detail {
 
-Gcs::Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::chrono::milliseconds heartbeat,
-         std::size_t dead_actor_limit)
-    : functions_(std::move(functions)), dead_actor_limit_(dead_actor_limit), heartbeat_(heartbeat) {
+Gcs::Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::size_t dead_actor_limit)
+    : functions_(std::move(functions)), dead_actor_limit_(dead_actor_limit) {
   auto now = std::chrono::steady_clock::now();
   for (auto& n : nodes) nodes_[n.rank] = NodeRecord{n.host, n.total, n.total, now, 0};
 }

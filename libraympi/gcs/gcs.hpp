@@ -36,8 +36,9 @@ class Gcs {
     std::string name, actor_class, message;
   };
 
-  Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::chrono::milliseconds heartbeat,
-      std::size_t dead_actor_limit = 100000);
+  // Whether a node is alive is the membership's verdict (core/membership,
+  // recorded by mark_dead); the GCS only reports the time since its last report.
+  Gcs(std::vector<NodeRecordWire> nodes, std::vector<std::string> functions, std::size_t dead_actor_limit = 100000);
 
   void on_load(const NodeLoadMsg& m);
   /// Returns the named actors that died with this batch (their names are free again).
@@ -66,7 +67,6 @@ class Gcs {
   std::uint64_t tasks_seen_ = 0, tasks_failed_ = 0, objects_seen_ = 0, objects_freed_ = 0;
   std::map<std::string, FunctionStats> functions_stats_;  // summary(): by function name
   std::map<std::int32_t, NodeStats> node_stats_;          // summary(): by node rank
-  std::chrono::milliseconds heartbeat_;
 };
 
 }  // namespace raympi::detail

@@ -9,7 +9,9 @@
 
 namespace raympi::detail {
 
-/// @brief Rank 0's view of every node's resources and load.
+/// @brief Rank 0's view of every node's resources and load. Up to 64 nodes a
+/// decision weighs every node; beyond, the nodes holding the arguments and a
+/// moving sample (global_scheduler.cpp).
 class GlobalScheduler {
  public:
   struct NodeView {
@@ -20,7 +22,7 @@ class GlobalScheduler {
     std::uint32_t running = 0;
     bool dead = false;
   };
-  explicit GlobalScheduler(std::vector<NodeView> nodes) : nodes_(std::move(nodes)) {}
+  explicit GlobalScheduler(std::vector<NodeView> nodes);
 
   /// The rank to run a task on, or -1 when no node can ever satisfy it.
   int choose(const ResourceDemand& d, const std::vector<std::pair<std::int32_t, std::uint64_t>>& locality);
@@ -31,7 +33,18 @@ class GlobalScheduler {
   bool dead_node_fits(const ResourceDemand& d) const;
 
  private:
+  NodeView* find(int rank);
+  /// Lists the node in free_cpus_ while it has a free CPU (and lives).
+  void track_free_cpus(const NodeView& n);
+
   std::vector<NodeView> nodes_;  // only touched on the progress thread
+  // nodes_ index by rank (-1: not a node): a load report costs O(1), not a
+  // scan, as every busy node sends one every few milliseconds.
+  std::vector<int> index_by_rank_;
+  std::size_t cursor_ = 0;  // large clusters: where the next decision's sample starts
+  std::vector<int> free_cpus_;  // indices of the nodes with a free CPU, in no order
+  std::vector<int> free_slot_;  // per node index: its place in free_cpus_, or -1
+  std::size_t free_cursor_ = 0;
 };
 
 }  // namespace raympi::detail

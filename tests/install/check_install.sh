@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Checks that an installed raympi can be used by an outside project:
 #   1. builds the raympi build tree and installs it into a temporary prefix;
-#   2. configures and builds tests/install/consumer against it with
-#      find_package(raympi) and runs it under mpiexec (and its ctest tests,
-#      which use the installed add_raympi_test / raympi_add_mpi_run);
-#   3. compiles the consumer's main.cpp with `pkg-config --cflags --libs raympi`
+#   2. moves the prefix elsewhere and runs the installed commands with a clean
+#      environment (RUNPATH relative to $ORIGIN), and loads the modulefile
+#      with Lmod;
+#   3. then, from the moved prefix, configures and builds
+#      tests/install/consumer with find_package(raympi) and runs it under
+#      mpiexec (and its ctest tests, which use the installed add_raympi_test /
+#      raympi_add_mpi_run);
+#   4. compiles the consumer's main.cpp with `pkg-config --cflags --libs raympi`
 #      and runs that under mpiexec too.
 # Exits non-zero on the first failure; always removes its temporary folder.
 #
@@ -64,10 +68,67 @@ for f in raympiConfigVersion.cmake raympiTargets.cmake RaympiTesting.cmake; do
 done
 [[ -f $prefix/include/raympi/raympi.hpp ]] || { echo "check_install: headers were not installed" >&2; exit 1; }
 [[ -x $prefix/bin/raympi ]] || { echo "check_install: the raympi command was not installed" >&2; exit 1; }
-LD_LIBRARY_PATH="$(dirname "$(find "$prefix" -name 'libraympi.so*' -print -quit)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-  "$prefix/bin/raympi" run --dry-run -- ./app >/dev/null ||
-  { echo "check_install: the installed raympi command does not run" >&2; exit 1; }
 echo "installed: $config, $pcfile"
+
+# The installed commands must run from any prefix with a clean environment:
+# move the whole prefix elsewhere, then run each command under `env -i` (no
+# LD_LIBRARY_PATH, nothing of this shell's). They find libraympi.so through
+# their $ORIGIN-relative RUNPATH.
+step "relocated prefix, clean environment"
+moved=$tmp/moved/somewhere/else
+mkdir -p "$(dirname "$moved")"
+run mv "$prefix" "$moved"
+clean_env=(env -i PATH=/usr/bin:/bin HOME="$tmp")
+if [[ $(id -u) == 0 ]]; then
+  clean_env+=(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
+fi
+for program in raympi raympi-bench raympi-startup-bench raympi-metg; do
+  [[ -x $moved/bin/$program ]] || { echo "check_install: bin/$program was not installed" >&2; exit 1; }
+  runpath=$(readelf -d "$moved/bin/$program" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+  if [[ $runpath != '$ORIGIN/'* ]]; then
+    echo "check_install: bin/$program has RUNPATH '$runpath', not one relative to \$ORIGIN" >&2
+    exit 1
+  fi
+  if "${clean_env[@]}" ldd "$moved/bin/$program" | grep -q 'not found'; then
+    echo "check_install: bin/$program misses libraries in a clean environment:" >&2
+    "${clean_env[@]}" ldd "$moved/bin/$program" | grep 'not found' >&2
+    exit 1
+  fi
+  echo "bin/$program: RUNPATH $runpath"
+done
+run "${clean_env[@]}" "$moved/bin/raympi" run --dry-run -- ./app
+run "${clean_env[@]}" "$moved/bin/raympi-bench" --help
+run "${clean_env[@]}" timeout "$run_timeout" "$moved/bin/raympi-startup-bench" --runs 1 --np 3
+
+# The modulefile, through Lmod (the module system of most HPC sites; it also
+# reads Environment Modules' Tcl files) in a clean login-like shell.
+step "modulefile: module use + module load raympi"
+modulefile=$(find "$moved" -path '*/modulefiles/raympi/*' -type f -print -quit)
+[[ -n $modulefile ]] || { echo "check_install: the modulefile was not installed" >&2; exit 1; }
+lmod_init=/usr/share/lmod/lmod/init/bash
+[[ -f $lmod_init ]] || { echo "check_install: Lmod is not installed ($lmod_init); apt-get install lmod" >&2; exit 1; }
+module_check=$("${clean_env[@]}" bash -c '
+  set -e
+  source "$1"
+  module use "$2"
+  module load raympi
+  echo "RAYMPI_ROOT=$RAYMPI_ROOT"
+  echo "raympi=$(command -v raympi)"
+  pkg-config --variable=prefix raympi >/dev/null && echo "pkgconfig=ok"
+  raympi run --dry-run -- ./app >/dev/null && echo "runs=ok"
+' _ "$lmod_init" "$(dirname "$(dirname "$modulefile")")" 2>&1) || {
+  echo "check_install: module load raympi failed:" >&2
+  echo "$module_check" >&2
+  exit 1
+}
+echo "$module_check"
+grep -qx "RAYMPI_ROOT=$moved" <<<"$module_check" &&
+  grep -qx "raympi=$moved/bin/raympi" <<<"$module_check" &&
+  grep -qx "pkgconfig=ok" <<<"$module_check" && grep -qx "runs=ok" <<<"$module_check" || {
+  echo "check_install: the modulefile did not point at $moved" >&2
+  exit 1
+}
+prefix=$moved
 
 step "CMake consumer: find_package(raympi) with CMAKE_PREFIX_PATH=$prefix"
 consumer=$tmp/consumer-build

@@ -81,8 +81,8 @@ const NodeRecordWire* find_node(const GcsReplyMsg& r, int rank) {
   return nullptr;
 }
 
-Gcs two_nodes(std::chrono::milliseconds heartbeat = 1000ms, std::size_t dead_actor_limit = 100000) {
-  return Gcs({node(2, "alpha", 4), node(3, "beta", 8, 2)}, {"f", "g", "h"}, heartbeat, dead_actor_limit);
+Gcs two_nodes(std::size_t dead_actor_limit = 100000) {
+  return Gcs({node(2, "alpha", 4), node(3, "beta", 8, 2)}, {"f", "g", "h"}, dead_actor_limit);
 }
 
 // ---------------------------------------------------------------------------
@@ -136,7 +136,7 @@ TEST(Gcs, LoadReportsUpdateAvailabilityAndFinished) {
 TEST(Gcs, ANodeDeclaredDeadStaysDeadAndTakesItsActorsAndNames) {
   // Silence alone shows as time since the last heartbeat; the verdict is the
   // membership's (core/membership), recorded by mark_dead, and it is final.
-  Gcs gcs = two_nodes(1ms);
+  Gcs gcs = two_nodes();
   ASSERT_TRUE(find_node(ask(gcs), 2)->alive);
   ASSERT_TRUE(eventually([&] { return find_node(ask(gcs), 2)->since_heartbeat > 0.05; }, 10));
   EXPECT_TRUE(find_node(ask(gcs), 2)->alive) << "silence is not a verdict";
@@ -158,7 +158,7 @@ TEST(Gcs, ANodeDeclaredDeadStaysDeadAndTakesItsActorsAndNames) {
 }
 
 TEST(Gcs, TaskCountersAddUpTheNodesCounts) {
-  Gcs gcs = two_nodes(1000ms);
+  Gcs gcs = two_nodes();
   GcsEventsMsg m;
   m.node = 2;
   m.tasks_finished = 3;
@@ -318,7 +318,7 @@ TEST(Gcs, ADeadNamedActorFreesItsNameAndIsReported) {
 }
 
 TEST(Gcs, DeadActorRecordsAreBoundedByTheTaskLimit) {
-  Gcs gcs = two_nodes(1000ms, /*task_limit=*/2);
+  Gcs gcs = two_nodes(/*dead_actor_limit=*/2);
   for (std::uint64_t i = 1; i <= 3; ++i) {
     gcs.on_events(actors_batch(2, {actor_event(actor_id(i), ActorState::alive)}));
     gcs.on_events(actors_batch(2, {actor_event(actor_id(i), ActorState::dead)}));

@@ -38,8 +38,7 @@ class OwnerTableTest : public ::testing::Test {
   Fetcher fetcher{cx};
   GcsClient gcs{cx};
   ActorRouter router{cx};
-  GcsServer server{cx, std::make_unique<Gcs>(std::vector<NodeRecordWire>{}, std::vector<std::string>{},
-                                             std::chrono::milliseconds(1000))};
+  GcsServer server{cx, std::make_unique<Gcs>(std::vector<NodeRecordWire>{}, std::vector<std::string>{})};
 
   void SetUp() override {
     cx.rank = 0;
