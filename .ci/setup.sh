@@ -15,6 +15,7 @@ packages=(
   slurm-wlm munge libpmix-dev
   chromium python3  # tests/timeline: raympi timeline's page in headless Chromium
   clang-16 libclang-rt-16-dev  # .ci/fuzz.sh: the libFuzzer targets of tests/fuzz
+  iproute2 util-linux  # tests/multihost: test hosts from network and UTS namespaces
   ccache  # .ci/sanitize.sh: sanitizer rebuilds reuse unchanged objects
   lmod  # tests/install: the installed modulefile, loaded with `module load raympi`
 )

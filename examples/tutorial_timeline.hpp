@@ -38,6 +38,7 @@ struct Trace {
   std::vector<std::pair<std::size_t, std::size_t>> arrows;  // producer span -> consumer span
   std::map<std::pair<int, int>, std::string> row_names;     // (pid, tid) -> thread name
   int unbound_flow_ends = 0;                                 // flow ends with no span around them
+  double clock_error_us = 0;  // the job clock's bound on cross-rank offsets (otherData.clock_error_us)
 
   /// Indices of the spans called @p name.
   std::vector<std::size_t> named(const std::string& name) const {
@@ -84,6 +85,7 @@ struct Trace {
     std::ifstream in(path);
     nlohmann::json j = nlohmann::json::parse(in);
     Trace t;
+    if (j.contains("otherData")) t.clock_error_us = j["otherData"].value("clock_error_us", 0.0);
     std::map<std::uint64_t, std::pair<const nlohmann::json*, const nlohmann::json*>> flows;
     for (const auto& e : j.at("traceEvents")) {
       const std::string ph = e.at("ph");

@@ -12,6 +12,7 @@
 #include "raympi/errors.hpp"
 #include "transport/batch_frames.hpp"
 #include "transport/transport.hpp"
+#include "transport/ucx_plane.hpp"
 
 namespace raympi::detail {
 
@@ -21,6 +22,9 @@ constexpr std::size_t kBatchLimit = 64 * 1024;  // bigger messages travel alone 
 // Posted by the sending thread when nothing else is queued: small enough to go
 // eagerly (the receiver needs no further progress from us to get it).
 constexpr std::size_t kDirectLimit = 4 * 1024;
+// The first re-ring of a peer on another host, at the earliest: after a ring
+// the receiver polls for a spin window, which catches bytes a little behind it.
+constexpr auto kMinRering = std::chrono::microseconds(100);
 
 long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* timeout) {
   // Not FUTEX_PRIVATE: the word lives in memory shared between processes.
@@ -54,7 +58,7 @@ std::vector<std::string> allgather_strings(MPI_Comm comm, const std::string& min
 
 MpiTransport::MpiTransport(MPI_Comm comm, Tuning t)
     : Transport(comm_rank(comm), comm_size(comm), t), comm_(comm), bells_(std::size_t(size()), nullptr),
-      staged_(std::size_t(size())) {
+      ringing_(std::size_t(size())), staged_(std::size_t(size())) {
   // One doorbell per rank in memory shared by the ranks of this host.
   MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank(), MPI_INFO_NULL, &shm_comm_);
   int shm_size = comm_size(shm_comm_);
@@ -79,6 +83,10 @@ MpiTransport::MpiTransport(MPI_Comm comm, Tuning t)
   MPI_Group_free(&shm_group);
   MPI_Barrier(shm_comm_);  // every doorbell is constructed before anyone rings
   all_local_ = shm_size == size();
+  // Peers on other hosts get doorbells over UCX (collective; the same answer
+  // on every rank): an idle rank then blocks as on one host.
+  if (!all_local_)
+    remote_ = UcxBell::create(comm_, t.remote_bells, [me = bells_[std::size_t(rank())]] { ring(me); });
   int provided = MPI_THREAD_SINGLE;
   MPI_Query_thread(&provided);
   thread_multiple_ = provided == MPI_THREAD_MULTIPLE && t.direct_send;
@@ -95,7 +103,15 @@ bool MpiTransport::post_direct_locked(int dst, Buffer& msg) {
   MPI_Issend(msg.data, int(msg.size), MPI_BYTE, dst, kControlTag, comm_, &req);
   direct_.push_back(DirectSend{req, std::move(msg), dst});
   direct_count_.fetch_add(1, std::memory_order_relaxed);
-  if (Doorbell* b = bells_[std::size_t(dst)]) ring(b);
+  if (Doorbell* b = bells_[std::size_t(dst)]) {
+    ring(b);
+  } else if (remote_) {
+    // Across hosts the send may need this side's MPI progress too (tcp: a
+    // connection being set up, a partial write), and only the progress thread
+    // re-rings the peer until it is matched: wake it, it may be blocked.
+    remote_->ring(dst);
+    ring(bells_[std::size_t(rank())]);
+  }
   return true;
 }
 
@@ -105,7 +121,10 @@ void MpiTransport::reap_direct_locked() {
     int done = 0;
     MPI_Test(&direct_[i].request, &done, MPI_STATUS_IGNORE);
     if (done) continue;  // the buffer goes with the entry
-    if (Doorbell* b = bells_[std::size_t(direct_[i].dst)]) ring(b);  // unmatched: ring again (see poll_remote)
+    // Unmatched: ring again (see poll_remote); a sending thread leaves peers
+    // on other hosts to the progress thread, which keeps their backoff.
+    if (Doorbell* b = bells_[std::size_t(direct_[i].dst)]) ring(b);
+    else if (remote_ && on_progress_thread()) ring_unmatched(direct_[i].dst, Clock::now());
     if (keep != i) direct_[keep] = std::move(direct_[i]);
     ++keep;
   }
@@ -115,6 +134,7 @@ void MpiTransport::reap_direct_locked() {
 
 MpiTransport::~MpiTransport() {
   stop_if_running();
+  remote_.reset();  // its thread rings this rank's doorbell, which goes with the window
   // Freeing the window and communicator is collective: with a dead rank it
   // would never return, so they are left to MPI_Finalize's clean-up.
   if (stopped_with_failed_peers()) return;
@@ -128,6 +148,35 @@ void MpiTransport::ring(Doorbell* bell) {
 }
 
 void MpiTransport::notify() { ring(bells_[std::size_t(rank())]); }
+
+void MpiTransport::ring_posted(int dst, Clock::time_point now) {
+  if (Doorbell* b = bells_[std::size_t(dst)]) return ring(b);
+  if (!remote_) return;
+  auto& r = ringing_[std::size_t(dst)];
+  // With a send to it unmatched since an earlier poll, its re-rings go on
+  // (this send is matched with that one); else ring now.
+  if (r.poll + 1 < polls_) {
+    remote_->ring(dst);
+    r.gap = std::max<Clock::duration>(2 * tuning().spin, kMinRering);
+    r.next = now + r.gap;
+  }
+}
+
+void MpiTransport::ring_unmatched(int dst, Clock::time_point now) {
+  auto& r = ringing_[std::size_t(dst)];
+  if (r.poll + 1 < polls_) {
+    // First seen unmatched: a sending thread posted and rang it (post_direct_locked).
+    r.gap = std::max<Clock::duration>(2 * tuning().spin, kMinRering);
+    r.next = now + r.gap;
+  } else if (now >= r.next) {
+    // The ring came before the bytes, or while the receiver was awake and
+    // about to sleep: ring again, less often the longer it takes.
+    remote_->ring(dst);
+    r.gap = std::min<Clock::duration>(2 * r.gap, std::max<Clock::duration>(tuning().max_backoff, kMinRering));
+    r.next = now + r.gap;
+  }
+  r.poll = polls_;
+}
 
 bool MpiTransport::block_until(Clock::time_point until) {
   Doorbell* me = bells_[std::size_t(rank())];
@@ -193,7 +242,7 @@ void MpiTransport::flush_remote() {
       i = j;
     }
     msgs.clear();
-    if (Doorbell* b = bells_[dst]) ring(b);
+    ring_posted(int(dst), Clock::now());
   }
 }
 
@@ -228,10 +277,14 @@ bool MpiTransport::poll_remote() {
       active = true;
     }
     // Unmatched sends: the receiver may have looked before the message was
-    // visible and gone to sleep. Ring again (an atomic add unless it sleeps).
+    // visible and gone to sleep. Ring again (an atomic add unless it sleeps;
+    // across hosts a message, with backoff).
+    auto now = Clock::now();
     for (int dst : pending_dst_)
       if (Doorbell* b = bells_[std::size_t(dst)]) ring(b);
+      else if (remote_) ring_unmatched(dst, now);
   }
+  ++polls_;
   for (int i = 0; i < 256; ++i) {
     int flag = 0;
     MPI_Message handle;

@@ -3,11 +3,29 @@
 
 #include <sched.h>
 
+#include <algorithm>
+
 namespace raympi::detail {
 
 namespace {
 constexpr auto kDeepIdle = std::chrono::milliseconds(50);
 constexpr auto kSafetyNap = std::chrono::milliseconds(50);
+// Idle and never woken, the safety nap doubles up to this: every sender
+// re-rings until its send is matched, so the nap only bounds a wake-up lost
+// some unforeseen way, and a sleeping job's ranks wake a few times a second
+// (with the heartbeats) instead of twenty.
+constexpr auto kDeepSafetyNap = std::chrono::milliseconds(200);
+// While our sends wait to be matched the loop naps briefly (it drives their
+// MPI progress and re-rings): 20 us at first, backing off to this. A send to
+// another host waits a ring and a wake-up or two (hundreds of us): polling
+// every 20 us all that time was most of an idle job's cost across hosts.
+constexpr auto kPendingNap = std::chrono::microseconds(20);
+constexpr auto kPendingNapMax = std::chrono::microseconds(250);
+// A ring from another host takes two thread wake-ups more than a poll finds
+// the message (sender's and receiver's UCX threads): for this long after
+// activity a rank with peers there polls with backoff before it blocks, so
+// that request-reply traffic across hosts keeps its latency.
+constexpr auto kRemoteWarm = std::chrono::milliseconds(1);
 }
 
 Transport::~Transport() = default;  // implementations stop the thread (stop_if_running)
@@ -67,6 +85,7 @@ void Transport::loop() {
   std::vector<std::pair<int, Buffer>> batch;
   auto idle_since = Clock::now();
   auto backoff = std::chrono::microseconds(1);
+  Clock::duration safety = kSafetyNap;
   auto next_tick = Clock::now();
   for (;;) {
     bool active = false;
@@ -108,6 +127,7 @@ void Transport::loop() {
     if (active) {
       idle_since = now;
       backoff = std::chrono::microseconds(1);
+      safety = kSafetyNap;
       continue;
     }
     if (now - idle_since < tuning_.spin && (!hooks_.may_spin || hooks_.may_spin())) {
@@ -116,17 +136,20 @@ void Transport::loop() {
     }
     // Idle: block until woken (a local send, or a peer's doorbell), the next
     // tick, or -- for peers that cannot ring -- the next poll.
-    auto nap = sends_pending() ? std::chrono::microseconds(20) : backoff;
+    auto nap = sends_pending() ? std::clamp<std::chrono::microseconds>(backoff, kPendingNap, kPendingNapMax) : backoff;
     // Rings are a wake-up hint, not a delivery guarantee (a fragment may land a
     // little after the ring): after a wake-up poll for a spin window again, and
-    // never sleep longer than kSafetyNap.
-    auto until = peers_ring() && !sends_pending() ? std::min(next_tick, now + kSafetyNap)
-                                                  : std::min(now + nap, next_tick);
+    // never sleep longer than the safety nap (kSafetyNap, growing to
+    // kDeepSafetyNap while nothing happens).
+    const bool blocking = peers_ring() && !sends_pending() && (!remote_rings() || now - idle_since >= kRemoteWarm);
+    auto until = blocking ? std::min(next_tick, now + safety) : std::min(now + nap, next_tick);
     if (block_until(until)) {
       idle_since = Clock::now();
       backoff = std::chrono::microseconds(1);
+      safety = kSafetyNap;
       continue;
     }
+    if (blocking && Clock::now() >= now + safety) safety = std::min<Clock::duration>(2 * safety, kDeepSafetyNap);
     // Long idle (a sleeping job): poll four times less often still.
     auto cap = Clock::now() - idle_since > kDeepIdle ? tuning_.max_backoff * 4 : tuning_.max_backoff;
     backoff = std::min(backoff * 2, cap);

@@ -23,6 +23,7 @@
 namespace raympi::detail {
 
 using Clock = std::chrono::steady_clock;
+class UcxBell;
 
 /// @brief Moves control messages between ranks. The MPI implementation and the
 /// in-process one (a single rank, no MPI traffic) share the progress loop.
@@ -43,6 +44,9 @@ class Transport {
     /// A sending thread may post a small message itself when nothing is queued
     /// ahead of it (RAYMPI_DIRECT_SEND, resolved in core/config.cpp).
     bool direct_send = true;
+    /// Ranks on other hosts ring each other's doorbells over UCX (RAYMPI_UCX);
+    /// false: they poll each other with backoff.
+    bool remote_bells = true;
   };
 
   Transport(int rank, int size, Tuning tuning) : rank_(rank), size_(size), tuning_(tuning) {}
@@ -83,10 +87,13 @@ class Transport {
   virtual bool sends_pending() = 0;
   /// True when every peer rings this rank's doorbell: idle may then block until woken.
   virtual bool peers_ring() const { return size_ == 1; }
+  /// True when some peers ring from other hosts (slower than a local ring).
+  virtual bool remote_rings() const { return false; }
   /// Idle: block until woken (notify/ring) or `until`; true when woken. Default: a condition variable.
   virtual bool block_until(Clock::time_point until);
   /// Wakes the progress thread if it is blocked.
   virtual void notify();
+  const Tuning& tuning() const { return tuning_; }
   /// Called by send() on a thread other than the progress thread, under mu_,
   /// when nothing of ours waits in the outbox or is being flushed: may post
   /// `msg` right away (true) so that a latency-bound message skips the
@@ -144,7 +151,8 @@ class LoopbackTransport final : public Transport {
 /// on one host share a page of doorbells (an MPI shared-memory window): a
 /// sender rings the receiver's futex after posting, so an idle receiver
 /// blocks instead of polling and still wakes within microseconds. Peers on
-/// other hosts are polled with backoff.
+/// other hosts ring through UCX (UcxBell) to the same effect; without UCX
+/// they are polled with backoff.
 class MpiTransport final : public Transport {
  public:
   MpiTransport(MPI_Comm comm, Tuning t);
@@ -154,7 +162,8 @@ class MpiTransport final : public Transport {
   void send_remote(int dst, Buffer msg) override;
   bool poll_remote() override;
   bool sends_pending() override { return !pending_.empty() || direct_count_.load(std::memory_order_relaxed) > 0; }
-  bool peers_ring() const override { return all_local_; }
+  bool peers_ring() const override { return all_local_ || remote_ != nullptr; }
+  bool remote_rings() const override { return remote_ != nullptr; }
   bool post_direct_locked(int dst, Buffer& msg) override;
   void reap_direct_locked() override;
   bool block_until(Clock::time_point until) override;
@@ -170,14 +179,29 @@ class MpiTransport final : public Transport {
     std::atomic<std::uint32_t> sleeping{0};
     char pad[56] = {};
   };
-  void ring(Doorbell* bell);
+  static void ring(Doorbell* bell);
   void post(int dst, Buffer msg);
+  /// Progress thread, after posting to `dst`: rings its doorbell.
+  void ring_posted(int dst, Clock::time_point now);
+  /// Progress thread: a send to `dst` (on another host) is still unmatched;
+  /// rings it again when its backoff says so.
+  void ring_unmatched(int dst, Clock::time_point now);
 
   MPI_Comm comm_;
   MPI_Comm shm_comm_ = MPI_COMM_NULL;
   MPI_Win win_ = MPI_WIN_NULL;
   std::vector<Doorbell*> bells_;  // by rank; nullptr for ranks on other hosts
   bool all_local_ = false;
+  std::unique_ptr<UcxBell> remote_;  // doorbells across hosts; null: peers there are polled
+  // Re-ringing a peer on another host while a send to it is unmatched: a
+  // ring there costs a network message and a wake-up, so it backs off.
+  struct Ringing {
+    Clock::time_point next{};
+    Clock::duration gap{};
+    std::uint64_t poll = 0;  // the last poll that saw a send to it unmatched
+  };
+  std::vector<Ringing> ringing_;  // by rank; progress thread only
+  std::uint64_t polls_ = 2;       // poll_remote calls (progress thread)
   std::vector<std::vector<Buffer>> staged_;  // per destination, this loop turn
   MPI_Request barrier_ = MPI_REQUEST_NULL;
   bool barrier_posted_ = false;

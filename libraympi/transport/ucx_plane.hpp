@@ -1,9 +1,13 @@
 #pragma once
-// The data plane: object bytes rank to rank over UCX (UCP tag messages),
-// beside the MPI control plane. The control plane says what moves (a pull,
-// the size, a tag); the bytes go over UCX's shared-memory or network
-// transports without passing through MPI. One thread per rank drives the UCP
-// worker and sleeps on its event file descriptor when nothing is in flight.
+// UCX beside the MPI control plane, in two parts that each own a UCP context,
+// a worker and one thread sleeping on the worker's event file descriptor:
+// * UcxPlane, the data plane: object bytes rank to rank (UCP tag messages).
+//   The control plane says what moves (a pull, the size, a tag); the bytes
+//   go over UCX's shared-memory or network transports without MPI.
+// * UcxBell, the doorbells between hosts: a peer on another host wakes a
+//   rank's blocked progress thread with an empty UCP active message, as peers
+//   on the same host do with a futex in shared memory. A worker of its own,
+//   so that a ring never waits behind object bytes on a shared connection.
 
 // raympi uses MPI's C API only.
 #ifndef OMPI_SKIP_MPICXX
@@ -24,6 +28,42 @@
 #include "raympi/detail/buffer.hpp"
 
 namespace raympi::detail {
+
+/// @brief A UCP context and worker, and the file descriptors that the one
+/// thread driving them sleeps on (internal to UcxPlane and UcxBell).
+class UcpWorker {
+ public:
+  UcpWorker() = default;
+  ~UcpWorker();
+  UcpWorker(const UcpWorker&) = delete;
+  UcpWorker& operator=(const UcpWorker&) = delete;
+  /// Creates the context (with `features` and wake-up), the worker (for use
+  /// by several threads: `threads`) and the fds; false with the failing step in `why`.
+  bool open(std::uint64_t features, bool threads, std::string& why);
+  ucp_worker_h get() const { return worker_; }
+  /// This worker's address, for the start-up exchange.
+  const std::string& address() const { return address_; }
+  /// Any thread: wakes the thread sleeping in sleep().
+  void wake();
+  /// The driving thread, with nothing to progress: arms the worker and sleeps
+  /// until a network event, wake() or `timeout_ms` (-1: none). Returns at once
+  /// when events are already pending.
+  void sleep(int timeout_ms);
+  /// Opens an endpoint to `address` with peer error handling (`peer_errors`)
+  /// reported to `on_error(arg)`; null on failure, with the status in `why`.
+  ucp_ep_h connect(const std::string& address, bool peer_errors, ucp_err_handler_cb_t on_error, void* arg,
+                   std::string& why);
+  /// Closes `eps` (forcibly: peers may be gone) and waits briefly for the closes.
+  void close_all(std::vector<ucp_ep_h>& eps);
+  /// Closes `ep` forcibly without waiting (its peer failed) and nulls it.
+  static void drop(ucp_ep_h& ep);
+
+ private:
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  std::string address_;
+  int efd_ = -1, wake_fd_ = -1, epoll_fd_ = -1;
+};
 
 /// @brief Object transfers over UCP between the ranks of one communicator.
 class UcxPlane {
@@ -78,15 +118,13 @@ class UcxPlane {
   void finish(Op* op, ucs_status_t status);
 
   int rank_, size_;
-  ucp_context_h context_ = nullptr;
-  ucp_worker_h worker_ = nullptr;
+  UcpWorker ucp_;
   std::vector<std::string> addresses_;  // every rank's worker address
   std::vector<ucp_ep_h> eps_;           // progress thread only
   std::unique_ptr<std::atomic<bool>[]> watched_;  // watch() asked for the endpoint already
   std::vector<std::string> peer_errors_;
   std::vector<std::unique_ptr<EpArg>> ep_args_;
   std::vector<Op*> inflight_;           // progress thread only
-  int efd_ = -1, wake_fd_ = -1, epoll_fd_ = -1;
   bool peer_errors_mode_ = true;  // UCP_ERR_HANDLING_MODE_PEER on endpoints
   std::mutex mu_;
   std::vector<std::function<void()>> ops_;
@@ -99,6 +137,51 @@ class UcxPlane {
   friend void ucx_plane_send_done(void*, ucs_status_t, void*);
   friend void ucx_plane_recv_done(void*, ucs_status_t, const ucp_tag_recv_info_t*, void*);
   friend void ucx_plane_ep_error(void*, ucp_ep_h, ucs_status_t);
+};
+
+/// @brief Doorbells between ranks on different hosts (see the top of this
+/// file): ring(rank) makes `rank`'s thread call its `on_ring`. A ring is a
+/// wake-up hint, never data: the control plane re-rings until its MPI send
+/// is matched, so a ring that comes early, or is lost, costs latency only.
+class UcxBell {
+ public:
+  /// Collective over `comm`: null on every rank when `enable` is false or any
+  /// rank could not start UCX (each logs why; peers are then polled).
+  /// `on_ring` runs on the bell's thread and must not block.
+  static std::unique_ptr<UcxBell> create(MPI_Comm comm, bool enable, std::function<void()> on_ring);
+  ~UcxBell();
+  UcxBell(const UcxBell&) = delete;
+  UcxBell& operator=(const UcxBell&) = delete;
+
+  /// Any thread, never blocks: rings `rank` once (a ring already queued for
+  /// it and not yet sent covers this one).
+  void ring(int rank);
+  /// Rings sent and received so far (for tests and logs).
+  std::uint64_t rung() const { return rung_.load(std::memory_order_relaxed); }
+  std::uint64_t heard() const { return heard_.load(std::memory_order_relaxed); }
+
+  struct EpArg;  // what an endpoint's error handler gets (internal)
+
+ private:
+  explicit UcxBell(int size, std::function<void()> on_ring);
+  void loop();
+  void send_ring(int rank);
+
+  UcpWorker ucp_;
+  std::function<void()> on_ring_;
+  std::vector<std::string> addresses_;  // every rank's bell address
+  std::vector<ucp_ep_h> eps_;           // bell thread only
+  std::vector<bool> unreachable_;       // bell thread only: no endpoint, or it failed
+  std::vector<std::unique_ptr<EpArg>> ep_args_;
+  std::unique_ptr<std::atomic<bool>[]> queued_;  // a ring to that rank waits in to_ring_
+  std::mutex mu_;
+  std::vector<int> to_ring_;  // under mu_
+  bool stop_ = false;         // under mu_
+  std::atomic<std::uint64_t> rung_{0}, heard_{0};
+  std::thread thread_;
+
+  friend ucs_status_t ucx_bell_heard(void*, const void*, size_t, void*, size_t, const ucp_am_recv_param_t*);
+  friend void ucx_bell_ep_error(void*, ucp_ep_h, ucs_status_t);
 };
 
 }  // namespace raympi::detail

@@ -129,6 +129,8 @@ grep -qx "RAYMPI_ROOT=$moved" <<<"$module_check" &&
   exit 1
 }
 prefix=$moved
+config=$(find "$prefix" -name raympiConfig.cmake -print -quit)
+pcfile=$(find "$prefix" -name raympi.pc -print -quit)
 
 step "CMake consumer: find_package(raympi) with CMAKE_PREFIX_PATH=$prefix"
 consumer=$tmp/consumer-build

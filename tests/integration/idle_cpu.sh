@@ -28,6 +28,7 @@ mpi_opts=("$@")
 
 SETTLE=${IDLE_SETTLE:-1}
 WINDOW=${IDLE_WINDOW:-3}
+LIMIT_PCT=${IDLE_LIMIT_PCT:-1}  # % of a core per rank above the plain MPI job
 SLEEP=$((SETTLE + WINDOW + 2))  # the programs outlive the window comfortably
 TICK=$(getconf CLK_TCK)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/raympi-idle.XXXXXX")
@@ -102,14 +103,16 @@ raympi_ticks=$(cat "$tmp/raympi.ticks")
 plain_ticks=$(cat "$tmp/plain.ticks")
 nproc_sampled=$((np + 1))
 
-awk -v r="$raympi_ticks" -v p="$plain_ticks" -v tick="$TICK" -v np="$np" -v w="$WINDOW" -v n="$nproc_sampled" 'BEGIN {
+awk -v r="$raympi_ticks" -v p="$plain_ticks" -v tick="$TICK" -v np="$np" -v w="$WINDOW" -v n="$nproc_sampled" \
+    -v pct="$LIMIT_PCT" 'BEGIN {
   rs = r / tick; ps = p / tick
-  budget = 0.01 * np * w           # 1% of a core per rank over the window
+  budget = pct / 100 * np * w      # LIMIT_PCT % of a core per rank over the window
   tickallow = n / tick             # one tick per sampled process
   limit = ps + budget + tickallow
   printf "idle_cpu: raympi job: %.3f s CPU over %d s idle (%d ranks + mpiexec)\n", rs, w, np
   printf "idle_cpu: plain MPI job: %.3f s CPU over %d s idle\n", ps, w
-  printf "idle_cpu: limit = plain %.3f + 1%%/rank %.3f + ticks %.3f = %.3f s\n", ps, budget, tickallow, limit
+  printf "idle_cpu: raympi %.2f %% of a core per rank (plain MPI %.2f %%)\n", 100 * rs / w / np, 100 * ps / w / np
+  printf "idle_cpu: limit = plain %.3f + %g%%/rank %.3f + ticks %.3f = %.3f s\n", ps, pct, budget, tickallow, limit
   if (rs <= limit) { print "idle_cpu: PASS"; exit 0 }
   printf "idle_cpu: FAIL: raympi burns %.3f s more than the plain MPI job while idle\n", rs - ps
   exit 1

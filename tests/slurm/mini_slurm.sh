@@ -140,14 +140,20 @@ CONF
   echo "mini_slurm: Slurm up on $host ($cpus CPUs, ports $ctld_port/$slurmd_port, folder $d)"
 }
 
-mini_slurm_stop() {
-  local pid i
-  # Newest first: slurmd, slurmctld, munged.
-  for ((i = ${#_mini_slurm_pids[@]} - 1; i >= 0; i--)); do
-    pid=${_mini_slurm_pids[$i]}
+# Stops the daemons with these pids, last first (each gets 10 s after
+# SIGTERM, then SIGKILL). Also used by tests/multihost/host_slurm.sh.
+_mini_slurm_stop_pids() {
+  local pid i pids=("$@")
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[$i]}
     kill "$pid" 2>/dev/null || continue
     _mini_slurm_wait_for "! kill -0 $pid" 10 || kill -9 "$pid" 2>/dev/null
   done
+}
+
+mini_slurm_stop() {
+  # Newest first: slurmd, slurmctld, munged.
+  _mini_slurm_stop_pids "${_mini_slurm_pids[@]}"
   _mini_slurm_pids=()
   if [[ -n $MINI_SLURM_DIR && -z ${MINI_SLURM_KEEP:-} ]]; then rm -rf "$MINI_SLURM_DIR"; fi
 }
