@@ -443,6 +443,13 @@ UcxBell::~UcxBell() {
   ucp_.wake();
   if (thread_.joinable()) thread_.join();
   RAYMPI_LOG_DEBUG("doorbells across hosts: {} rings sent, {} heard", rung(), heard());
+  // The bell's worker is not destroyed: UCX 1.13 aborts the process
+  // (ucp_request.c:684, "got REP message") when a worker is destroyed, or an
+  // endpoint fails, while the wire-up of an endpoint that a peer opened to
+  // ring us is still pending -- seen in about 1 of 10 multi-host jobs, since
+  // peers ring each other up to the end. The bell lives as long as the job,
+  // so this is the end of the process: its sockets close with it.
+  ucp_.abandon();
 }
 
 void UcxBell::ring(int rank) {
@@ -490,7 +497,8 @@ void UcxBell::loop() {
     if (ucp_worker_progress(ucp_.get()) != 0) continue;
     ucp_.sleep(kBellNapMs);
   }
-  ucp_.close_all(eps_);
+  // No close: closing endpoints runs the same purge (see ~UcxBell); the
+  // worker is left as it is once this thread stops progressing it.
 }
 
 }  // namespace raympi::detail

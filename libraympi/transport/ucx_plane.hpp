@@ -56,6 +56,9 @@ class UcpWorker {
   /// Closes `eps` (forcibly: peers may be gone) and waits briefly for the closes.
   void close_all(std::vector<ucp_ep_h>& eps);
   /// Closes `ep` forcibly without waiting (its peer failed) and nulls it.
+  /// Forgets the worker and context without destroying them (the process
+  /// is ending): see UcxBell::~UcxBell.
+  void abandon() { worker_ = nullptr; context_ = nullptr; }
   static void drop(ucp_ep_h& ep);
 
  private:
