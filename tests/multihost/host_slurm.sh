@@ -67,16 +67,7 @@ SlurmctldPidFile=$d/slurmctld.pid
 SlurmdPidFile=$d/slurmd-%n.pid
 SlurmctldLogFile=$d/log/slurmctld.log
 SlurmdLogFile=$d/log/slurmd-%n.log
-ProctrackType=proctrack/pgid
-TaskPlugin=task/affinity
-MpiDefault=pmix
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
-SlurmdTimeout=60
-InactiveLimit=0
-KillWait=5
+$(_mini_slurm_conf_common)
 SlurmdDebug=info
 # The host names resolve through /etc/hosts (test_hosts.sh).
 NodeName=$nodes CPUs=$cpus State=UNKNOWN

@@ -52,6 +52,23 @@ _mini_slurm_log_tail() {
   [[ -f $1 ]] && tail -n 15 "$1" | sed 's/^/    /' >&2
 }
 
+# The slurm.conf settings every test Slurm shares (this one and
+# tests/multihost/host_slurm.sh's): process tracking, MPI, scheduling.
+_mini_slurm_conf_common() {
+  cat <<'CONF'
+ProctrackType=proctrack/pgid
+TaskPlugin=task/affinity
+MpiDefault=pmix
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+ReturnToService=2
+SlurmdTimeout=60
+InactiveLimit=0
+KillWait=5
+CONF
+}
+
 mini_slurm_start() {
   local tool
   for tool in munged slurmctld slurmd sbatch srun scontrol runuser; do
@@ -101,16 +118,7 @@ SlurmctldPidFile=$d/slurmctld.pid
 SlurmdPidFile=$d/slurmd.pid
 SlurmctldLogFile=$d/log/slurmctld.log
 SlurmdLogFile=$d/log/slurmd.log
-ProctrackType=proctrack/pgid
-TaskPlugin=task/affinity
-MpiDefault=pmix
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
-SlurmdTimeout=60
-InactiveLimit=0
-KillWait=5
+$(_mini_slurm_conf_common)
 GresTypes=gpu
 NodeName=$host CPUs=$cpus Gres=gpu:2 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=30 State=UP OverSubscribe=FORCE:4
