@@ -334,7 +334,10 @@ void Bench::run(const std::string& name, const std::string& skip_reason,
     return;
   }
   ++tally.run;
-  double limit = opt.metric_timeout > 0 ? opt.metric_timeout : 30 + 10 * (opt.warmup + opt.duration);
+  // 120 s at least: the data-plane metrics move a fixed amount of data
+  // whatever --duration says (1 GiB objects, three times, plus the raw UCX
+  // baselines: 20-80 s over tcp loopback on a loaded 2-core host).
+  double limit = opt.metric_timeout > 0 ? opt.metric_timeout : 120 + 10 * (opt.warmup + opt.duration);
   watchdog->arm(name, limit);
   try {
     body(name);

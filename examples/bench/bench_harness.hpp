@@ -41,7 +41,7 @@ struct Options {
   int client_tasks = 1000;     // multi_client_tasks_async, n_n_actor_calls_async: tasks (calls) per client per round
   int actors = 4;              // 1_n_actor_calls_async, n_n_actor_calls_async: actors
   double put_mb = 100;         // single_client_put_gigabytes: MB (1e6 bytes) per put
-  double metric_timeout = 0;   // abort the job if one metric runs longer (0: 30 s + 10 x (warmup + duration))
+  double metric_timeout = 0;   // abort the job if one metric runs longer (0: 120 s + 10 x (warmup + duration))
   bool check_targets = false;  // exit 1 when a target is missed
   bool list = false;           // print the metric names and exit
 };

@@ -74,13 +74,18 @@ int run(int argc, char** argv, std::function<int()> driver_main, Config cfg = {}
 
 /// @brief Stores a value in this node's object store.
 ///
+/// Putting an `ObjectRef<T>` gives an `ObjectRef<ObjectRef<T>>` (a nested
+/// ref): the stored ref keeps its object alive as long as the outer object
+/// lives, and a task whose parameter is `ObjectRef<T>` passed the outer ref
+/// receives the inner one.
+///
 /// @code
 /// raympi::ObjectRef<std::vector<double>> w = raympi::put(std::vector<double>(1'000'000, 1.0));
+/// raympi::ObjectRef<raympi::ObjectRef<std::vector<double>>> n = raympi::put(w);
 /// @endcode
 template <class T>
 ObjectRef<std::decay_t<T>> put(T&& value) {
   using V = std::decay_t<T>;
-  static_assert(!detail::is_object_ref_v<V>, "raympi::put: the value is already an ObjectRef.");
   std::vector<detail::RefPtr> contained;
   detail::Buffer bytes = detail::serialize_value(value, &contained);
   std::shared_ptr<const void> cached;

@@ -20,11 +20,16 @@ namespace detail {
 template <class A, class P>
 void encode_argument(OutArchive& ar, TaskSubmission& sub, A&& a) {
   using T = std::decay_t<P>;
-  if constexpr (is_object_ref_v<A> && !is_object_ref_v<T>) {
+  // An ObjectRef<U> is a dependency unless the parameter is that very
+  // ObjectRef type (then it travels as a handle): so ObjectRef<ObjectRef<T>>
+  // for a parameter ObjectRef<T> is resolved to the inner ref (nested refs).
+  if constexpr (is_object_ref_v<A> && !std::is_same_v<std::remove_cvref_t<A>, T>) {
     using U = typename std::remove_cvref_t<A>::value_type;
     static_assert(std::is_same_v<U, T>,
                   "raympi::task(f).remote: an ObjectRef<U> passed for a parameter of type T is a dependency and "
-                  "needs U == T; get() it and convert, or change the parameter type.");
+                  "needs U == T (for a parameter ObjectRef<T>: pass an ObjectRef<T> as a handle, or an "
+                  "ObjectRef<ObjectRef<T>> to receive the inner ref); get() it and convert, or change the "
+                  "parameter type.");
     ar(std::uint8_t(kArgDependency), std::uint32_t(sub.spec.deps.size()));
     sub.spec.deps.push_back(a.handle().id());
     sub.held.push_back(a.handle());

@@ -215,6 +215,23 @@ TEST(RefCount, RefsInsideObjectsAndArgumentsAreReleased) {
   expect_back_to_baseline(base, peak);
 }
 
+TEST(RefCount, NestedRefsAreReleasedWithTheOuterObject) {
+  Snapshot base, peak;
+  ASSERT_NO_FATAL_FAILURE(settled_baseline(base));
+  {
+    ObjectRef<ObjectRef<ObjectRef<Doubles>>> outer;
+    {
+      auto inner = on_node(make_doubles, other_rank()).remote(25'000, 1.0);  // held by the other node's store
+      outer = raympi::put(raympi::put(inner));                               // two levels of nesting
+    }
+    // The innermost object is reached (and so kept) only through the outer one.
+    ObjectRef<Doubles> inner = raympi::get(raympi::get(outer));
+    ASSERT_EQ(raympi::get(on_node(sum_doubles, other_rank()).remote(inner)), 25'000.0);
+    peak = snapshot();
+  }
+  expect_back_to_baseline(base, peak);
+}
+
 TEST(RefCount, DependenciesOfFinishedTasksAreReleased) {
   Snapshot base, peak;
   ASSERT_NO_FATAL_FAILURE(settled_baseline(base));
