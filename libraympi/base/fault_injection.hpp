@@ -5,7 +5,9 @@
 // (tests/integration/fault_injection.cpp, docs/reliability.md). Points: task
 // (a worker running a task), tick (the progress thread's tick), ucx_transfer
 // (a finished UCX transfer), spill_read (restoring a spilled object),
-// event_log (the event log's writer thread). Unset, a check costs one load.
+// event_log (the event log's writer thread); die_after_ack kills a serving
+// rank right after it acknowledged the shutdown (a death the closing
+// barrier's time limit must catch). Unset, a check costs one load.
 
 #include <stdexcept>
 #include <string>

@@ -221,7 +221,8 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   // RAYMPI_UCX=0 keeps UCX out of the control plane too: peers on other
   // hosts then poll each other instead of ringing over UCX.
   Transport::Tuning tuning{std::chrono::microseconds(cfg.progress_spin_us),
-                           std::chrono::microseconds(cfg.max_backoff_us), switches.direct_send, switches.ucx};
+                           std::chrono::microseconds(cfg.max_backoff_us), switches.direct_send, switches.ucx,
+                           cfg.heartbeat_timeout};
   if (roles.is_node(rank))
     opts.pinning = std::make_shared<Pinning>(share.machine, LocalScheduler::base_workers_for(cfg.num_cpus),
                                              cfg.pin_workers, cfg.reserve_runtime_cpus,

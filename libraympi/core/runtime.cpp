@@ -1,8 +1,10 @@
 #include "core/runtime.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "base/fault_injection.hpp"
 #include "core/config.hpp"
@@ -192,6 +194,22 @@ void Runtime::on_message(int src, Buffer msg) {
         life_cv_.notify_all();
         break;
       }
+      case MsgType::shutdown_alive: {
+        std::lock_guard lk(life_mu_);
+        if (cx_.rank == cx_.roles.first_node) finishing_heard_[src] = Clock::now();
+        else driver_heard_ = Clock::now();
+        break;
+      }
+      case MsgType::shutdown_final: {
+        auto m = decode_msg<ShutdownMsg>(msg);
+        std::lock_guard lk(life_mu_);
+        // Ranks that died or went silent during the shutdown: no closing barrier then.
+        for (int r : m.failed_ranks)
+          if (std::find(failed_ranks_.begin(), failed_ranks_.end(), r) == failed_ranks_.end()) failed_ranks_.push_back(r);
+        final_received_ = true;
+        life_cv_.notify_all();
+        break;
+      }
       default: throw Error("unknown message type " + std::to_string(int(msg_type(msg))));
     }
   } catch (const std::exception& e) {
@@ -225,6 +243,7 @@ Clock::time_point Runtime::tick(Clock::time_point now) {
     if (cx_.rank == cx_.roles.gcs) declare_dead(r, why);
     else on_node_died(r, why);  // only the GCS itself times out here
   });
+  if (shutdown_seen_.load(std::memory_order_relaxed)) shutdown_tick(now);
   const bool several_nodes = cx_.nodes.size() > 1;  // with one node the GS never places anything
   if (now - last_heartbeat_ >= cx_.cfg.heartbeat_period) {
     if (scheduler_) send_load(true);
@@ -277,6 +296,9 @@ void Runtime::on_shutdown(const Buffer& msg) {
   auto m = decode_msg<ShutdownMsg>(msg);
   membership_->stop();
   std::lock_guard lk(life_mu_);
+  driver_heard_ = Clock::now();
+  finishing_.store(true);      // shutdown_alive to the driver until the acknowledgement (shutdown_tick)
+  shutdown_seen_.store(true);  // and the driver's silence watched until shutdown_final
   shutdown_requested_ = true;
   exit_code_ = m.exit_code;
   for (int r : m.failed_ranks)
@@ -286,8 +308,9 @@ void Runtime::on_shutdown(const Buffer& msg) {
 
 bool Runtime::lost_peers() {
   if (!membership_->dead_ranks().empty()) return true;  // also those found after the shutdown began
+  if (transport_->quiesce_failed()) return true;         // a rank never reached the closing barrier
   std::lock_guard lk(life_mu_);
-  return !failed_ranks_.empty();
+  return !failed_ranks_.empty() || !silent_ranks_.empty();
 }
 
 void Runtime::stop_local() {
@@ -332,14 +355,7 @@ void Runtime::shutdown_job(int exit_code) {
   auto failed = [&](int r) { return std::find(m.failed_ranks.begin(), m.failed_ranks.end(), r) != m.failed_ranks.end(); };
   for (int r = 0; r < cx_.roles.size; ++r)
     if (r != cx_.rank && !failed(r)) cx_.send(r, encode_msg(MsgType::shutdown, m));
-  {
-    // Every other rank acknowledges, or is found dead meanwhile (a verdict
-    // the GCS sent before it stopped).
-    std::unique_lock lk(life_mu_);
-    while (!life_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return unacked_ranks_locked(m.failed_ranks).empty(); }))
-      RAYMPI_LOG_WARN("shutdown: waiting for {} to finish their running tasks",
-                      describe_ranks(unacked_ranks_locked(m.failed_ranks)));
-  }
+  await_acknowledgements(m.failed_ranks);
   stop_local();
   objects_.disable();
   if (data_) data_->stop();
@@ -374,7 +390,13 @@ int Runtime::serve() {
   stop_local();
   objects_.disable();
   if (data_) data_->stop();
+  finishing_.store(false);
   cx_.send(cx_.roles.first_node, encode_msg(MsgType::shutdown_ack, ShutdownMsg{}));
+  if (fault_injected("die_after_ack")) {  // test hook: a death once the acknowledgement left
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    raise(SIGKILL);
+  }
+  await_final();
   transport_->stop(lost_peers());
   return exit_code_;
 }

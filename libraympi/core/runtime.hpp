@@ -7,9 +7,11 @@
 // The logic lives in the components (see core/README.md); nothing here keeps
 // per-object or per-task state.
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "core/actor_router.hpp"
@@ -90,6 +92,16 @@ class Runtime {
   /// "rank 3 (host h), rank 4 (host h)"
   std::string describe_ranks(const std::vector<int>& ranks);
   void stop_local();
+  /// The driver: waits until every rank not in `skipped` acknowledged the
+  /// shutdown, died, or went silent for the heartbeat timeout (silent_ranks_).
+  void await_acknowledgements(std::vector<int> skipped);
+  /// A rank that acknowledged: waits for the driver's shutdown_final (every
+  /// rank then enters the closing barrier at about the same time).
+  void await_final();
+  /// The progress thread, from the shutdown on: shutdown_alive to the driver
+  /// while finishing; leaves the job (exit status 1) when the driver went
+  /// silent for the heartbeat timeout before its shutdown_final.
+  void shutdown_tick(Clock::time_point now);
 
   Context cx_;
   // First in, last out: every component below may hold object handles
@@ -120,6 +132,18 @@ class Runtime {
   int exit_code_ = 0;
   std::vector<int> acked_;  // ranks that acknowledged the shutdown
   std::vector<int> failed_ranks_;  // ranks seen to die (frozen once shutdown begins)
+  // Liveness during the shutdown (core/shutdown.cpp), when the heartbeats
+  // have stopped. The driver: when each rank still finishing its tasks last
+  // said so (shutdown_alive), and the ranks that went silent instead.
+  std::unordered_map<int, Clock::time_point> finishing_heard_;
+  std::vector<int> silent_ranks_;
+  // The other ranks: finishing until the acknowledgement (they send
+  // shutdown_alive), then waiting for the driver's shutdown_final; when the
+  // driver last said it lives.
+  std::atomic<bool> shutdown_seen_{false}, finishing_{false};
+  Clock::time_point last_alive_sent_{};  // progress thread only
+  bool final_received_ = false;
+  Clock::time_point driver_heard_{};
 };
 
 /// The runtime of this process's running session; null before init and after shutdown.

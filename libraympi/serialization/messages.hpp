@@ -45,6 +45,8 @@ enum class MsgType : std::uint8_t {
   heartbeat,          // empty: every rank -> GCS, GCS -> every rank (core/membership)
   node_died,          // NodeDiedMsg: GCS -> every live rank; a rank that saw a peer break -> GCS
   task_placed,        // TaskPlacedMsg: GS -> owner (where the GS sent the owner's tasks)
+  shutdown_alive,     // ShutdownMsg, every heartbeat period of the shutdown: a rank still finishing -> driver; driver -> ranks that acknowledged
+  shutdown_final,     // ShutdownMsg: driver -> every rank that acknowledged, once all did: on to the closing barrier
 };
 
 /// @brief A rank of the job is dead (declared by the GCS, or suspected by a peer).

@@ -1,4 +1,5 @@
 #include "transport/transport.hpp"
+#include "base/log.hpp"
 #include "base/thread_priority.hpp"
 
 #include <sched.h>
@@ -84,6 +85,8 @@ void Transport::stop(bool peers_failed) {
 void Transport::loop() {
   std::vector<std::pair<int, Buffer>> batch;
   auto idle_since = Clock::now();
+  auto drain_start = idle_since;  // when stop() found the outbox empty (closing)
+  bool closing = false;
   auto backoff = std::chrono::microseconds(1);
   Clock::duration safety = kSafetyNap;
   auto next_tick = Clock::now();
@@ -114,14 +117,33 @@ void Transport::loop() {
     if (stopping) {
       // Flush what is queued, then keep receiving (and dropping) until every
       // rank has stopped too: peers' synchronous sends to us must be matched.
-      std::lock_guard lk(mu_);
+      std::unique_lock lk(mu_);
       if (outbox_.empty() && peers_failed_) {
         if (!sends_pending() || Clock::now() > stop_deadline_) break;
-      } else if (outbox_.empty() && !sends_pending()) {
-        draining_ = true;
-        if (quiesced()) break;
+      } else if (outbox_.empty()) {
+        // A send to a rank that died after the handshake is never matched:
+        // the time limit counts from here, not from the barrier.
+        if (!closing) drain_start = now;
+        closing = true;
+        if (!sends_pending()) {
+          draining_ = true;
+          if (quiesced()) break;
+        }
+        if (now - drain_start > tuning_.quiesce_limit) {
+          quiesce_failed_.store(true, std::memory_order_release);
+          RAYMPI_LOG_ERROR("rank {}: not every rank reached the end of the job within {} ms (the heartbeat timeout): "
+                           "a rank died during the shutdown; leaving without the closing barrier",
+                           rank_, tuning_.quiesce_limit.count());
+          break;
+        }
       }
-      sched_yield();
+      lk.unlock();
+      // The other ranks may take a while (a loaded host): spin briefly, then
+      // nap, so that waiting for them costs no core.
+      if (closing && now - drain_start > std::chrono::milliseconds(5))
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      else
+        sched_yield();
       continue;
     }
     if (active) {

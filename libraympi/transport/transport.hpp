@@ -47,6 +47,10 @@ class Transport {
     /// Ranks on other hosts ring each other's doorbells over UCX (RAYMPI_UCX);
     /// false: they poll each other with backoff.
     bool remote_bells = true;
+    /// At stop, the longest wait for every rank to reach the closing barrier
+    /// (the heartbeat timeout): a rank that died after acknowledging the
+    /// shutdown never gets there, and waiting on would hang the job.
+    std::chrono::milliseconds quiesce_limit{10000};
   };
 
   Transport(int rank, int size, Tuning tuning) : rank_(rank), size_(size), tuning_(tuning) {}
@@ -65,6 +69,9 @@ class Transport {
   /// skipped and sends it never matches are abandoned after a short grace.
   void stop(bool peers_failed = false);
   bool on_progress_thread() const { return std::this_thread::get_id() == progress_id_.load(std::memory_order_acquire); }
+  /// After stop(): true when the closing barrier did not complete within
+  /// Tuning::quiesce_limit (a rank is gone; MPI_Finalize would hang too).
+  bool quiesce_failed() const { return quiesce_failed_.load(std::memory_order_acquire); }
 
  protected:
   /// Every implementation's destructor calls this first: the progress thread
@@ -119,13 +126,15 @@ class Transport {
   std::mutex mu_;  // guards outbox_, flushing_, stop_ (and the direct posts of implementations)
   std::vector<std::pair<int, Buffer>> outbox_;
   bool flushing_ = false;  // the progress thread posts a batch it took from the outbox
-  /// After stop(true): collectives on the communicator would never complete.
-  bool stopped_with_failed_peers() const { return peers_failed_; }
+  /// After stop(true), or a closing barrier that timed out: collectives on
+  /// the communicator would never complete.
+  bool stopped_with_failed_peers() const { return peers_failed_ || quiesce_failed(); }
 
  private:
   bool stop_ = false;
   bool peers_failed_ = false;          // stop without the closing barrier (a rank is gone)
   Clock::time_point stop_deadline_{};  // with peers_failed_: give up on unmatched sends then
+  std::atomic<bool> quiesce_failed_{false};
   std::atomic<bool> closed_{false};
   bool draining_ = false;  // progress thread only
   // Set by the progress thread itself as it starts: reading thread_ there

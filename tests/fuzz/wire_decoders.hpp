@@ -56,7 +56,9 @@ inline Buffer decode_control_message(const Buffer& msg) {
     case MsgType::gcs_query: return decode_body<GcsQueryMsg>(t, msg);
     case MsgType::gcs_reply: return decode_body<GcsReplyMsg>(t, msg);
     case MsgType::shutdown:
-    case MsgType::shutdown_ack: return decode_body<ShutdownMsg>(t, msg);
+    case MsgType::shutdown_ack:
+    case MsgType::shutdown_alive:
+    case MsgType::shutdown_final: return decode_body<ShutdownMsg>(t, msg);
     case MsgType::actor_kill: return decode_body<ActorKillMsg>(t, msg);
     case MsgType::actor_caller_done: return decode_body<ActorCallerDoneMsg>(t, msg);
     case MsgType::timeline_request: return decode_body<TimelineRequestMsg>(t, msg);

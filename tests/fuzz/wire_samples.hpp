@@ -141,6 +141,8 @@ inline std::vector<Sample> control_messages(const detail::FunctionInfo* fn) {
   out.push_back({"gcs_reply", encode_msg(MsgType::gcs_reply, reply)});
   out.push_back({"shutdown", encode_msg(MsgType::shutdown, ShutdownMsg{0, {4}})});
   out.push_back({"shutdown_ack", encode_msg(MsgType::shutdown_ack, ShutdownMsg{})});
+  out.push_back({"shutdown_alive", encode_msg(MsgType::shutdown_alive, ShutdownMsg{})});
+  out.push_back({"shutdown_final", encode_msg(MsgType::shutdown_final, ShutdownMsg{})});
   out.push_back({"actor_kill", encode_msg(MsgType::actor_kill, ActorKillMsg{actor, false, "killed by the test"})});
   out.push_back({"actor_release", encode_msg(MsgType::actor_release, IdMsg{actor})});
   out.push_back({"actor_caller_done", encode_msg(MsgType::actor_caller_done, ActorCallerDoneMsg{actor, 11, 3})});

@@ -11,6 +11,13 @@
 //                       nodes() shows it dead; shutdown returns
 //   node_failure gs     rank 0 (the global scheduler) dies: the driver's get
 //   node_failure gcs    rank 1 (the GCS) dies:              throws the reason
+//   node_failure shutdown_finishing   node rank 3 dies while it finishes a
+//                       task during the shutdown: shutdown returns within the
+//                       heartbeat timeout (core/shutdown.cpp)
+//   node_failure shutdown_acked       node rank 3 dies right after it
+//                       acknowledged the shutdown: shutdown returns
+//   node_failure shutdown_driver      the driver dies during the shutdown: the
+//                       other ranks leave with exit status 1
 //
 // The driver prints "FAULT_OK <what>" per check passed and "FAULT_FAIL <what>"
 // otherwise; tests/integration/node_failure.sh counts them and checks that no
@@ -52,6 +59,11 @@ int die_in(int ms) {
   kill_self_in(ms);
   return rank_here();
 }
+// Dies `die_ms` from now while running for `run_ms`.
+int die_while_running(int die_ms, int run_ms) {
+  kill_self_in(die_ms);
+  return sleep_then(run_ms, rank_here());
+}
 
 std::vector<char> bytes(int n) { return std::vector<char>(std::size_t(n), 'x'); }
 std::size_t length(const std::vector<char>& v) { return v.size(); }
@@ -63,7 +75,7 @@ std::unique_ptr<Probe> make_probe() { return std::make_unique<Probe>(); }
 
 }  // namespace
 
-RAYMPI_REMOTE(rank_here, sleep_then, die_in, bytes, length, make_probe, &Probe::where);
+RAYMPI_REMOTE(rank_here, sleep_then, die_in, die_while_running, bytes, length, make_probe, &Probe::where);
 
 namespace {
 
@@ -163,6 +175,25 @@ void role_death(int victim, double timeout_s) {
   }
 }
 
+// A rank dies during the shutdown handshake. Returns the longest time
+// shutdown() may take: the heartbeat timeout plus a margin for this host.
+double shutdown_death(const std::string& mode, double timeout_s) {
+  check(raympi::get(pinned(rank_here, 3).remote()) == 3, "rank 3 serves before the shutdown");
+  if (mode == "shutdown_finishing") {
+    // Still running when the shutdown begins: rank 3 finishes it (tells the
+    // driver it lives), then dies 1 s into the shutdown.
+    (void)pinned(die_while_running, 3).remote(1500, 60000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  } else if (mode == "shutdown_driver") {
+    // Rank 3 is busy for a minute; the driver dies 1 s into its shutdown.
+    (void)pinned(sleep_then, 3).remote(60000, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill_self_in(1000);
+  }
+  // shutdown_acked: rank 3 set RAYMPI_INJECT_FAULT=die_after_ack before init.
+  return timeout_s + 5;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +203,7 @@ int main(int argc, char** argv) {
   const int world_rank = env_rank ? std::atoi(env_rank) : -1;
   const int victim = mode == "gs" ? 0 : mode == "gcs" ? 1 : -1;
   if (victim >= 0 && world_rank == victim) kill_self_in(1500);  // before init: ranks 0 and 1 serve inside it
+  if (mode == "shutdown_acked" && world_rank == 3) setenv("RAYMPI_INJECT_FAULT", "die_after_ack", 1);
   raympi::init(argc, argv);  // returns on the driver only
   const char* to = std::getenv("RAYMPI_HEARTBEAT_TIMEOUT_MS");
   const double timeout_s = to ? std::atof(to) / 1000 : 10;
@@ -179,11 +211,13 @@ int main(int argc, char** argv) {
     std::printf("FAULT_FAIL node_failure needs mpiexec -n 4\n");
     return 1;
   }
+  double shutdown_limit_s = 10;
   if (mode == "node") node_death(timeout_s);
   else if (victim >= 0) role_death(victim, timeout_s);
-  else check(false, "unknown mode '" + mode + "' (node, gs or gcs)");
+  else if (mode.rfind("shutdown_", 0) == 0) shutdown_limit_s = shutdown_death(mode, timeout_s);
+  else check(false, "unknown mode '" + mode + "' (node, gs, gcs, shutdown_finishing, shutdown_acked, shutdown_driver)");
   const auto t0 = Clock::now();
   raympi::shutdown();
-  check(since(t0) < 10, "shutdown returned in " + std::to_string(since(t0)) + " s");
+  check(since(t0) < shutdown_limit_s, "shutdown returned in " + std::to_string(since(t0)) + " s");
   return failures == 0 ? 0 : 1;
 }
