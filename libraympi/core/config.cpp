@@ -70,6 +70,7 @@ TransportSettings resolve_transport_settings() {
   t.ucx = on("RAYMPI_UCX");
   t.ucx_peer_errors = on("RAYMPI_UCX_PEER_ERRORS");
   t.direct_send = on("RAYMPI_DIRECT_SEND");
+  t.cma = on("RAYMPI_CMA");
   return t;
 }
 

@@ -17,6 +17,7 @@ struct TransportSettings {
   bool ucx = true;               // RAYMPI_UCX=0: object bytes over MPI
   bool ucx_peer_errors = true;   // RAYMPI_UCX_PEER_ERRORS=0: no peer failure detection on UCX endpoints
   bool direct_send = true;       // RAYMPI_DIRECT_SEND=0: only the progress thread posts MPI sends
+  bool cma = true;               // RAYMPI_CMA=0: same-host object bytes over UCX instead of process_vm_readv
 };
 /// Reads the RAYMPI_* switches of TransportSettings.
 TransportSettings resolve_transport_settings();

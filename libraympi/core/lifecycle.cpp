@@ -236,7 +236,7 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
     transport = std::make_unique<LoopbackTransport>(tuning);
   } else {
     transport = std::make_unique<MpiTransport>(s->comm, tuning);
-    opts.data_plane = UcxPlane::create(s->comm, switches.ucx, switches.ucx_peer_errors);
+    opts.data_plane = UcxPlane::create(s->comm, switches.ucx, switches.ucx_peer_errors, switches.cma);
     if (opts.data_plane && rank == roles.first_node)
       RAYMPI_LOG_INFO("object data plane: {}", opts.data_plane->description());
   }

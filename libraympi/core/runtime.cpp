@@ -286,6 +286,7 @@ LocalStats Runtime::stats() {
   s.data_plane = data_ != nullptr;
   s.pooled_free_bytes = pooled_free_bytes();
   s.data_plane_received = data_ ? data_->received() : 0;
+  s.data_plane_cma_received = data_ ? data_->cma_received() : 0;
   s.data_plane_sent = data_ ? data_->sent() : 0;
   return s;
 }

@@ -11,23 +11,9 @@
 #include "base/fault_injection.hpp"
 #include "base/log.hpp"
 #include "transport/transport.hpp"
+#include "transport/ucx_plane_op.hpp"
 
 namespace raympi::detail {
-
-struct UcxPlane::EpArg {
-  UcxPlane* plane;
-  int rank;
-};
-
-struct UcxPlane::Op {
-  UcxPlane* plane;
-  int peer;
-  Buffer bytes;
-  std::size_t expected = 0;
-  SendDone send_done;
-  RecvDone recv_done;
-  void* request = nullptr;
-};
 
 void ucx_plane_send_done(void* request, ucs_status_t status, void* user) {
   auto* op = static_cast<UcxPlane::Op*>(user);
@@ -59,7 +45,7 @@ UcxPlane::UcxPlane(int rank, int size)
   for (int r = 0; r < size; ++r) ep_args_.push_back(std::make_unique<EpArg>(EpArg{this, r}));
 }
 
-std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable, bool peer_errors) {
+std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable, bool peer_errors, bool cma) {
   int rank = comm_rank(comm), size = comm_size(comm);
   std::unique_ptr<UcxPlane> plane(new UcxPlane(rank, size));
   plane->peer_errors_mode_ = peer_errors;
@@ -70,6 +56,11 @@ std::unique_ptr<UcxPlane> UcxPlane::create(MPI_Comm comm, bool enable, bool peer
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
   if (!all) return nullptr;
   plane->addresses_ = allgather_strings(comm, plane->addresses_[0]);
+  std::string cma_why;
+  plane->cma_ = CmaPeers::probe(comm, cma, cma_why);
+  plane->description_ += plane->cma_.count() ? ", same-host bytes by cma (process_vm_readv) from " +
+                                                   std::to_string(plane->cma_.count()) + " peer(s)"
+                                             : ", same-host bytes over UCX (cma: " + cma_why + ")";
   plane->thread_ = std::thread([p = plane.get()] {
     mark_latency_sensitive_thread();
     p->loop();
@@ -229,13 +220,15 @@ ucp_ep_h UcxPlane::endpoint(int rank) {
 
 void UcxPlane::send(int dst, std::uint64_t tag, Buffer bytes, SendDone done) {
   post([this, dst, tag, bytes = std::move(bytes), done = std::move(done)]() mutable {
-    auto* op = new Op{this, dst, std::move(bytes), 0, std::move(done), {}, nullptr};
+    auto* op = new Op(this, dst, std::move(bytes));
+    op->send_done = std::move(done);
     ucp_ep_h ep = endpoint(dst);
     if (!ep) {
       op->send_done(peer_errors_[std::size_t(dst)]);
       delete op;
       return;
     }
+    if (cma_.usable(dst)) return send_by_cma(op, ep, tag);
     ucp_request_param_t p{};
     p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.cb.send = ucx_plane_send_done;
@@ -253,9 +246,12 @@ void UcxPlane::recv(int src, std::uint64_t tag, std::size_t size, RecvDone done)
   post([this, src, tag, size, done = std::move(done)]() mutable {
     char* mem = nullptr;
     Buffer b = allocate_buffer(size, mem);
-    auto* op = new Op{this, src, std::move(b), size, {}, std::move(done), nullptr};
+    auto* op = new Op(this, src, std::move(b), size);
+    op->recv_done = std::move(done);
+    op->mem = mem;
     endpoint(src);  // its error handler fails this receive if the peer goes away
     if (!peer_errors_[std::size_t(src)].empty()) return finish(op, UCS_ERR_UNREACHABLE);
+    if (cma_.usable(src)) return recv_by_cma(op, tag);
     ucp_request_param_t p{};
     p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.cb.recv = ucx_plane_recv_done;
@@ -274,8 +270,8 @@ void UcxPlane::finish(Op* op, ucs_status_t status) {
       inflight_.erase(it);
       break;
     }
-  std::string error;
-  if (status != UCS_OK) {
+  std::string error = op->error;  // a failure UCX does not know of (a CMA read)
+  if (status != UCS_OK && error.empty()) {
     error = peer_errors_[std::size_t(op->peer)];
     if (error.empty())
       error = std::string("UCX transfer with rank ") + std::to_string(op->peer) + " failed: " +

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "raympi/detail/buffer.hpp"
+#include "transport/cma.hpp"
 
 namespace raympi::detail {
 
@@ -81,7 +82,9 @@ class UcxPlane {
   /// UCX (each rank logs its own reason); the caller then moves bytes over MPI.
   /// `peer_errors`: endpoints with peer error handling (failure detection;
   /// forces tcp between ranks of one host with UCX 1.13).
-  static std::unique_ptr<UcxPlane> create(MPI_Comm comm, bool enable, bool peer_errors);
+  /// `cma`: same-host peers copy object bytes by process_vm_readv (CmaPeers),
+  /// UCX carrying only a descriptor and the release.
+  static std::unique_ptr<UcxPlane> create(MPI_Comm comm, bool enable, bool peer_errors, bool cma = true);
   ~UcxPlane();
   UcxPlane(const UcxPlane&) = delete;
   UcxPlane& operator=(const UcxPlane&) = delete;
@@ -103,6 +106,8 @@ class UcxPlane {
   void stop();
   /// Bytes received so far.
   std::uint64_t received() const { return received_.load(std::memory_order_relaxed); }
+  /// Of received(): bytes copied from same-host peers by cma.
+  std::uint64_t cma_received() const { return cma_received_.load(std::memory_order_relaxed); }
   /// Bytes handed to UCX for sending so far (posted, not necessarily delivered).
   std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
   /// The transports UCX selected, for logs ("posix, sysv, cma, tcp ...").
@@ -119,6 +124,9 @@ class UcxPlane {
   ucp_ep_h endpoint(int rank);
   void fail_peer(int rank, const std::string& why);
   void finish(Op* op, ucs_status_t status);
+  // Same-host transfers by cross-memory attach (ucx_plane_cma.cpp).
+  void send_by_cma(Op* op, ucp_ep_h ep, std::uint64_t tag);
+  void recv_by_cma(Op* op, std::uint64_t tag);
 
   int rank_, size_;
   UcpWorker ucp_;
@@ -133,11 +141,13 @@ class UcxPlane {
   std::vector<std::function<void()>> ops_;
   std::function<void(int)> peer_failed_;  // under mu_
   bool stop_ = false;
-  std::atomic<std::uint64_t> tags_{0}, received_{0}, sent_{0};
+  std::atomic<std::uint64_t> tags_{0}, received_{0}, sent_{0}, cma_received_{0};
   std::thread thread_;
   std::string description_;
+  CmaPeers cma_;
 
   friend void ucx_plane_send_done(void*, ucs_status_t, void*);
+  friend void ucx_plane_cma_descriptor_arrived(void*, ucs_status_t, const ucp_tag_recv_info_t*, void*);
   friend void ucx_plane_recv_done(void*, ucs_status_t, const ucp_tag_recv_info_t*, void*);
   friend void ucx_plane_ep_error(void*, ucp_ep_h, ucs_status_t);
 };

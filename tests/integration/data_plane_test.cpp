@@ -91,6 +91,14 @@ TEST_P(DataPlane, ObjectMadeOnTheOtherNodeArrivesIntact) {
   std::uint64_t over_ucx = raympi::detail::local_stats().data_plane_received - before.data_plane_received;
   if (want_ucx && size > 100 * 1024) EXPECT_GE(over_ucx, size);
   else EXPECT_EQ(over_ucx, 0u);
+  // Between ranks of one host the bytes are copied by cma (process_vm_readv)
+  // unless RAYMPI_CMA=0; across hosts never.
+  const char* cma = std::getenv("RAYMPI_CMA");
+  const bool same_host = raympi::nodes().front().host == raympi::nodes().back().host;
+  const bool want_cma = want_ucx && same_host && !(cma && std::string(cma) == "0") && size > 100 * 1024;
+  std::uint64_t over_cma = raympi::detail::local_stats().data_plane_cma_received - before.data_plane_cma_received;
+  if (want_cma) EXPECT_GE(over_cma, size) << "RAYMPI_CMA=" << (cma ? cma : "(unset)");
+  else EXPECT_EQ(over_cma, 0u) << "RAYMPI_CMA=" << (cma ? cma : "(unset)");
 }
 
 TEST_P(DataPlane, ObjectPutOnTheDriverReachesTheOtherNode) {

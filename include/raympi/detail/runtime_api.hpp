@@ -139,11 +139,12 @@ struct LocalStats {
   bool data_plane = false;           // object bytes move over UCX (else MPI)
   std::uint64_t data_plane_received = 0;  // bytes this rank received over UCX
   std::uint64_t data_plane_sent = 0;      // bytes this rank handed to UCX to send
+  std::uint64_t data_plane_cma_received = 0;  // of data_plane_received: bytes copied from a same-host peer by cma
   std::size_t pooled_free_bytes = 0;      // freed object buffers this process keeps for reuse
   template <class Archive>
   void serialize(Archive& ar) {
     ar(store_objects, store_bytes, ref_records, owned_objects, fetches, actors_hosted, actor_routes, actor_callers,
-       spilled_objects, spilled_bytes, spill_folder, data_plane, data_plane_received, data_plane_sent,
+       spilled_objects, spilled_bytes, spill_folder, data_plane, data_plane_received, data_plane_sent, data_plane_cma_received,
        pooled_free_bytes);
   }
 };
