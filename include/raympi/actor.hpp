@@ -133,6 +133,22 @@ class ActorCreator : public detail::DemandOptions<ActorCreator<A, Factory>> {
     return *this;
   }
 
+  /// @brief A threaded actor: up to n of its calls run at once, on n threads
+  /// of its node (the resources it holds are unchanged). Calls may then
+  /// overlap and finish out of order, so the class must guard its own state.
+  /// Default 1: one call at a time, each caller's calls in order.
+  ///
+  /// @code
+  /// auto db = raympi::actor(make_lookup).max_concurrency(4).remote();   // 4 lookups in flight at once
+  /// @endcode
+  ActorCreator& max_concurrency(int n) {
+    if (n < 1)
+      throw Error("raympi::actor(f).max_concurrency(" + std::to_string(n) +
+                  "): the number of calls an actor runs at once must be at least 1 (1 = one at a time, in order)");
+    concurrency_ = n;
+    return *this;
+  }
+
   /// Places the actor and runs the factory there; returns at once.
   template <class... Args>
   ActorHandle<A> remote(Args&&... args) const {
@@ -144,12 +160,14 @@ class ActorCreator : public detail::DemandOptions<ActorCreator<A, Factory>> {
     sub.spec.name = name_;
     sub.spec.actor_spec.name = name_;
     sub.spec.actor_spec.max_restarts = restarts_;
+    sub.spec.actor_spec.max_concurrency = concurrency_;
     // What was asked for is held for the actor's lifetime; CPUs only when
     // num_cpus was given. Placing it takes at least 1 CPU (as in Ray).
     sub.spec.actor_spec.holds = this->demand_;
     if (!this->cpus_given_) sub.spec.actor_spec.holds.cpu = 0;
     sub.spec.demand = sub.spec.actor_spec.holds;
     if (!this->cpus_given_) sub.spec.demand.cpu = 1;
+    this->place_in_group(sub.spec);
     detail::encode_arguments(static_cast<Factory>(nullptr), sub, std::forward<Args>(args)...);
     return ActorHandle<A>(detail::submit_task(std::move(sub)));
   }
@@ -157,6 +175,7 @@ class ActorCreator : public detail::DemandOptions<ActorCreator<A, Factory>> {
  private:
   const detail::FunctionInfo* info_;
   int restarts_ = 0;
+  int concurrency_ = 1;
   std::string name_;
 };
 

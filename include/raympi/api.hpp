@@ -225,6 +225,40 @@ WaitResult<T> wait(const std::vector<ObjectRef<T>>& refs, std::size_t num_return
   return wr;
 }
 
+/// @brief Cancels the task or actor call whose result `ref` is, from any rank.
+/// Cooperative, as in Ray: a task not yet started never runs, and `get` on
+/// `ref` (and on every task depending on it) throws TaskCancelledError; a
+/// running task is never interrupted: raympi::cancel_requested() becomes
+/// true in it; if it returns, its result stands; if it throws
+/// TaskCancelledError, `get` throws that. `recursive` (the default) cancels
+/// the tasks it submitted too, transitively. A finished task is left as it is.
+/// A queued actor call never runs; a running one sees cancel_requested().
+///
+/// @code
+/// raympi::ObjectRef<int> r = raympi::task(long_job).remote(cfg);
+/// raympi::cancel(r);
+/// try { raympi::get(r); } catch (const raympi::TaskCancelledError&) { /* it had not finished */ }
+/// @endcode
+template <class T>
+void cancel(const ObjectRef<T>& ref, bool recursive = true) {
+  detail::cancel_task(ref.handle().id(), recursive);
+}
+
+/// @brief True inside a task or actor call once its result was cancelled
+/// (raympi::cancel); false elsewhere. Poll it in long loops and stop early:
+/// return a partial result (it stands) or throw raympi::TaskCancelledError.
+///
+/// @code
+/// int long_job(int steps) {
+///   for (int i = 0; i < steps; ++i) {
+///     if (raympi::cancel_requested()) throw raympi::TaskCancelledError("stopped at step " + std::to_string(i));
+///     step(i);
+///   }
+///   return steps;
+/// }
+/// @endcode
+bool cancel_requested();
+
 /// @brief One GPU of a node: the device behind GPU id `id` there.
 ///
 /// @code

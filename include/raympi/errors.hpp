@@ -93,4 +93,18 @@ class SerializationError : public Error {
   using Error::Error;
 };
 
+/// @brief The task or actor call was cancelled (raympi::cancel) before it
+/// produced its result: `get` on it, and on every task that depended on it,
+/// throws this. A running task that sees raympi::cancel_requested() may throw
+/// it too, to end early with this error instead of a result.
+///
+/// @code
+/// raympi::cancel(ref);
+/// try { raympi::get(ref); } catch (const raympi::TaskCancelledError& e) { std::cerr << e.what(); }
+/// @endcode
+class TaskCancelledError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace raympi

@@ -20,3 +20,4 @@
 #include "raympi/object_ref.hpp"
 #include "raympi/task.hpp"
 #include "raympi/actor.hpp"
+#include "raympi/placement_group.hpp"

@@ -12,6 +12,7 @@
 #include "raympi/detail/registry.hpp"
 #include "raympi/errors.hpp"
 #include "raympi/object_ref.hpp"
+#include "raympi/placement_group.hpp"
 
 namespace raympi {
 
@@ -85,10 +86,30 @@ class DemandOptions {
     for (auto& [k, v] : r) resource(k, v);
     return static_cast<Derived&>(*this);
   }
+  /// Runs in bundle `bundle_index` of `pg` (-1: any of its bundles): on that
+  /// bundle's node, within its reserved resources only (the demand must fit
+  /// the bundle). Submitted before the group is placed, it waits for it.
+  ///
+  /// @code
+  /// auto r = raympi::task(step).placement_group(pg, 0).remote(x);
+  /// @endcode
+  Derived& placement_group(const PlacementGroup& pg, int bundle_index = -1) {
+    pg.check_bundle(bundle_index, "placement_group(pg, bundle_index)");
+    placement_group_ = pg.id();
+    bundle_index_ = bundle_index;
+    return static_cast<Derived&>(*this);
+  }
 
  protected:
   ResourceDemand demand_;
   bool cpus_given_ = false;
+  std::uint64_t placement_group_ = 0;  // placement groups (0: none)
+  int bundle_index_ = -1;
+  /// Copies the placement options into a submission's spec.
+  void place_in_group(TaskSpec& spec) const {
+    spec.placement_group = placement_group_;
+    spec.bundle_index = bundle_index_;
+  }
 
  private:
   Derived& touched() { return static_cast<Derived&>(*this); }
@@ -195,6 +216,7 @@ class TaskCaller : public detail::DemandOptions<TaskCaller<Fn>> {
     sub.spec.name = name_;
     sub.spec.demand = this->demand_;
     sub.spec.max_retries = retries_;
+    this->place_in_group(sub.spec);
     detail::encode_arguments(static_cast<Fn>(nullptr), sub, std::forward<A>(args)...);
     return sub;
   }

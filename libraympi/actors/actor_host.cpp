@@ -45,6 +45,20 @@ void ActorHost::CallQueue::drain_into(std::vector<TaskPtr>& out) {
   head = 0;
 }
 
+TaskPtr ActorHost::CallQueue::take(ObjectId id) {
+  for (std::size_t i = head; i < items.size(); ++i) {
+    if (items[i]->id != id) continue;
+    TaskPtr t = std::move(items[i]);
+    items.erase(items.begin() + std::ptrdiff_t(i));
+    if (head == items.size()) {
+      std::vector<TaskPtr>().swap(items);
+      head = 0;
+    }
+    return t;
+  }
+  return nullptr;
+}
+
 ActorHost::CallerQueue* ActorHost::Callers::find(std::uint64_t caller) {
   auto it = std::lower_bound(queues_.begin(), queues_.end(), caller,
                              [](const CallerQueue& q, std::uint64_t c) { return q.caller < c; });
@@ -72,9 +86,28 @@ ActorHost::ActorHost(TaskPtr creation, ActorPool& pool, const Hooks& hooks)
 
 ActorHost::~ActorHost() = default;
 
+thread_local std::uint64_t ActorHost::turn_generation_ = 0;
+
+std::uint32_t ActorHost::max_concurrency() const {
+  return std::uint32_t(std::max<std::int32_t>(1, creation_->actor_spec.max_concurrency));
+}
+
+bool ActorHost::exclusive_due_locked() const {
+  return stop_ || phase_ == Phase::dead || need_build_ || kill_requested_ || (released_.load() && ready_.empty());
+}
+
 bool ActorHost::schedule_locked() {
-  if (!started_ || scheduled_) return false;
-  scheduled_ = true;
+  if (!started_) return false;
+  if (turns_ == 0) {
+    ++turns_;
+    return true;
+  }
+  // A threaded actor takes another pool thread only for released calls that
+  // no turn already on its way will take (turns_ - running_ are between calls
+  // or still queued on the pool), and never while a lone step is due.
+  if (turns_ >= max_concurrency() || exclusive_ || phase_ != Phase::alive || exclusive_due_locked()) return false;
+  if (ready_.size() <= turns_ - running_) return false;
+  ++turns_;
   return true;
 }
 
@@ -86,20 +119,22 @@ void ActorHost::submit_if(bool due) {
     // The pool has no thread and cannot start one: the next event tries again.
     RAYMPI_LOG_ERROR("raympi: actor {} cannot run: {}", id().value, e.what());
     std::lock_guard lk(mu_);
-    scheduled_ = false;
+    --turns_;
   }
 }
 
 void ActorHost::start() {
   {
     std::lock_guard lk(mu_);
-    started_ = scheduled_ = true;
+    started_ = true;
+    turns_ = 1;
   }
   try {
     pool_.submit(shared_from_this());
   } catch (...) {
     std::lock_guard lk(mu_);
-    started_ = scheduled_ = false;
+    started_ = false;
+    turns_ = 0;
     throw;
   }
 }
@@ -165,6 +200,11 @@ void ActorHost::kill(bool restart, const std::string& why) {
   }
   submit_if(due);
   for (auto& t : failed) hooks_.fail(*this, t, why);
+}
+
+TaskPtr ActorHost::take_queued(ObjectId call) {
+  std::lock_guard lk(mu_);
+  return ready_.take(call);
 }
 
 void ActorHost::release() {
@@ -275,7 +315,8 @@ void ActorHost::retire_locked(std::unique_lock<std::mutex>& lk) {
   if (stop_) failed.clear();  // nobody waits for results at shutdown
   std::shared_ptr<void> instance = std::move(instance_);
   std::string why = reason_;
-  lk.unlock();  // scheduled_ stays set: a retired actor is never queued again
+  exclusive_ = true;  // for good: later turns leave at once
+  lk.unlock();  // this turn stays counted in turns_: a retired actor is never queued again
   instance.reset();
   for (auto& t : failed) hooks_.fail(*this, t, why);
   hooks_.changed(*this, Phase::dead, why);
@@ -287,36 +328,50 @@ void ActorHost::retire_locked(std::unique_lock<std::mutex>& lk) {
 bool ActorHost::run_some() {
   std::unique_lock lk(mu_);
   for (int calls = 0;;) {
+    if (exclusive_ || (running_ > 0 && exclusive_due_locked())) {
+      // Threaded actor: another turn builds, restarts or retires, or a lone
+      // step is due while calls still run (the turn whose call ends last does it).
+      --turns_;
+      return false;
+    }
     if (stop_ || phase_ == Phase::dead) {
       retire_locked(lk);
       return false;
     }
     if (need_build_) {
       need_build_ = false;
+      exclusive_ = true;
       build_locked(lk);
+      exclusive_ = false;
       continue;
     }
     if (kill_requested_) {
+      exclusive_ = true;
       restart_locked(lk);
+      exclusive_ = false;
       continue;
     }
     if (!ready_.empty()) {
-      if (calls++ == kCallsPerTurn) return true;  // stays scheduled_: the pool queues it again
+      if (calls++ == kCallsPerTurn) return true;  // stays counted in turns_: the pool queues it again
       TaskPtr t = ready_.pop();
       // Taken before a kill that comes now: the kill's new generation marks it in flight.
       turn_generation_ = generation_.load(std::memory_order_acquire);
-      void* self = instance_.get();  // only this turn's thread replaces the instance
+      void* self = instance_.get();  // replaced only by a lone turn, once no call runs
+      ++running_;
+      const bool another = schedule_locked();  // threaded: a second thread for the calls left
       lk.unlock();
+      submit_if(another);
       hooks_.run(*this, t, self);
       t.reset();
       lk.lock();
+      --running_;
       continue;
     }
     if (released_.load()) {
       retire_locked(lk);
       return false;
     }
-    scheduled_ = false;  // idle: the next event queues it again
+    --turns_;  // idle: the next event queues it again
     return false;
   }
 }

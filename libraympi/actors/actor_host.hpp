@@ -1,7 +1,9 @@
 #pragma once
 // One actor on its node: the instance and its mailbox. It has no thread of its
 // own: whenever it has something to do it is queued on the node's ActorPool,
-// and one pool thread at a time runs it (build, calls, restarts, retiring).
+// and one pool thread at a time runs it (build, calls, restarts, retiring);
+// a threaded actor (max_concurrency n > 1) runs up to n calls at once, on as
+// many pool threads, while build, restart and retiring still run alone.
 // Calls from one caller run in the order of their sequence numbers whatever
 // order they arrive in (they come over different paths: direct, after their
 // arguments resolved, after the caller learned where the actor lives).
@@ -54,6 +56,10 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
   /// Stops the actor: queued calls (and the running one) fail; with `restart`
   /// and restarts left it is rebuilt, otherwise it is dead for good.
   void kill(bool restart, const std::string& why);
+  /// Takes the call with this id out of the released
+  /// queue (null when it is not there: running, done, or still waiting for
+  /// its predecessors, in which case it is dropped when its turn comes).
+  TaskPtr take_queued(ObjectId call);
   /// No handle is left anywhere: retire after the queued calls.
   void release();
   /// A caller will send no more calls than `calls` in all: forget its
@@ -68,8 +74,9 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
     wait_exited();
   }
 
-  /// On a pool thread, never on two at once: does what is due (builds,
-  /// restarts, runs queued calls, retires). True when calls are left after
+  /// On a pool thread, on at most max_concurrency at once (one unless the
+  /// actor is threaded): does what is due (builds, restarts, runs queued
+  /// calls, retires; all but calls run alone). True when calls are left after
   /// this turn: the pool queues it again, behind the other runnable actors.
   bool run_some();
 
@@ -79,9 +86,11 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
   /// Changes whenever the instance is killed: a call that sees it change while
   /// running was in flight at the crash.
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-  /// The generation when the running call was taken off the queue (read by
-  /// the thread running it only): differs from generation() once a kill came.
+  /// The generation when the calling thread's running call was taken off the
+  /// queue (read by that thread only): differs from generation() once a kill came.
   std::uint64_t turn_generation() const { return turn_generation_; }
+  /// Calls it may run at once (ActorSpec::max_concurrency, at least 1).
+  std::uint32_t max_concurrency() const;
   std::string death_reason();
   bool exited() const { return exited_.load(); }
   /// Callers whose call sequence this actor still tracks.
@@ -120,13 +129,19 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
     std::vector<TaskPtr> items;
     std::size_t head = 0;
     bool empty() const { return head == items.size(); }
+    std::size_t size() const { return items.size() - head; }
     void push(TaskPtr t) { items.push_back(std::move(t)); }
     TaskPtr pop();
     void drain_into(std::vector<TaskPtr>& out);
+    TaskPtr take(ObjectId id);  // out of the middle (cancellation: rare)
   };
 
-  /// Marks the actor as queued on the pool; true when the caller must submit it.
+  /// Counts one more turn queued on the pool; true when the caller must submit
+  /// it. One turn at a time, or up to max_concurrency while the actor is alive
+  /// and has released calls no turn is on its way for.
   bool schedule_locked();
+  /// Something only a lone turn may do is due (build, restart, retire).
+  bool exclusive_due_locked() const;
   /// Submits it (outside mu_) when schedule_locked said so.
   void submit_if(bool due);
   bool build_locked(std::unique_lock<std::mutex>& lk);
@@ -144,11 +159,13 @@ class ActorHost : public std::enable_shared_from_this<ActorHost> {
   std::shared_ptr<void> instance_;
   std::string reason_;  // dead: why; else a pending restart's reason
   Phase phase_ = Phase::starting;
-  bool started_ = false, scheduled_ = false;  // scheduled_: queued on the pool or running there
+  bool started_ = false, exclusive_ = false;  // exclusive_: a turn builds, restarts or retires (lock released)
+  std::uint32_t turns_ = 0;    // turns queued on the pool or running there (at most max_concurrency)
+  std::uint32_t running_ = 0;  // calls running now (threaded actors: several)
   bool need_build_ = true, kill_requested_ = false, stop_ = false;
   std::atomic<int> restarts_{0};
   std::atomic<std::uint64_t> generation_{0};
-  std::uint64_t turn_generation_ = 0;  // written under mu_ by the thread that takes a call
+  static thread_local std::uint64_t turn_generation_;  // per pool thread: set under mu_ when it takes a call
   std::atomic<bool> exited_{false}, released_{false};
 };
 

@@ -137,6 +137,8 @@ std::size_t ActorRouter::count() {
 void ActorRouter::refuse_self_wait(const Task& running, const std::vector<ObjectId>& ids) {
   // A method waiting for a later call to its own actor would wait forever:
   // that call runs only after this method returns. Say so instead of hanging.
+  // A threaded actor (max_concurrency > 1) may run that call meanwhile.
+  if (cx_.actors->max_concurrency(running.actor) > 1) return;
   for (ObjectId id : ids) {
     if (id.owner() != cx_.rank) continue;
     RefPtr p = cx_.objects->find(id);

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "base/log.hpp"
+#include "core/cancellation.hpp"
 #include "core/context.hpp"
 #include "core/gcs_client.hpp"
 #include "core/task_pipeline.hpp"
@@ -38,6 +39,11 @@ std::shared_ptr<ActorHost> ActorTable::hosted(ObjectId actor) {
   std::lock_guard lk(mu_);
   auto it = actors_.find(actor);
   return it == actors_.end() ? nullptr : it->second;
+}
+
+std::uint32_t ActorTable::max_concurrency(ObjectId actor) {
+  std::shared_ptr<ActorHost> host = hosted(actor);
+  return host ? host->max_concurrency() : 1;
 }
 
 std::size_t ActorTable::count(std::size_t* callers) {
@@ -197,6 +203,7 @@ void ActorTable::deliver(TaskPtr t) {
 }
 
 void ActorTable::run_call(ActorHost& host, const TaskPtr& t, void* self) {
+  if (cx_.cancels->drop_call_if_cancelled(t)) return;  // cancelled while it waited in the mailbox
   ActorRowScope row;
   double started = cx_.now_seconds();
   Invocation inv;
@@ -219,6 +226,18 @@ void ActorTable::run_call(ActorHost& host, const TaskPtr& t, void* self) {
     }
   }
   cx_.tasks->finish(t, inv, err, std::move(message), started);
+}
+
+TaskPtr ActorTable::take_queued_call(ObjectId call) {
+  std::vector<std::shared_ptr<ActorHost>> hosts;  // the call names no actor: look in each (cancels are rare)
+  {
+    std::lock_guard lk(mu_);
+    hosts.reserve(actors_.size());
+    for (auto& [id, h] : actors_) hosts.push_back(h);
+  }
+  for (auto& h : hosts)
+    if (TaskPtr t = h->take_queued(call)) return t;
+  return nullptr;
 }
 
 void ActorTable::on_kill(const ActorKillMsg& m) {

@@ -28,12 +28,17 @@ class ActorTable {
   /// A call whose arguments are all here: into its actor's mailbox.
   void deliver(TaskPtr call);
   void on_kill(const ActorKillMsg& m);
+  /// Takes a released call out of its actor's mailbox
+  /// (null when no actor here has it queued).
+  TaskPtr take_queued_call(ObjectId call);
   /// The actor's last handle anywhere is gone.
   void on_release(ObjectId actor);
   /// A caller will make no more calls than it said.
   void on_caller_done(const ActorCallerDoneMsg& m);
   /// Job shutdown: every actor's instance is destroyed (on the pool), then the pool stops.
   void stop();
+  /// How many calls the actor hosted here runs at once (1 when not hosted here).
+  std::uint32_t max_concurrency(ObjectId actor);
   /// Actors hosted (dead ones until released) and the callers they track.
   std::size_t count(std::size_t* callers = nullptr);
   /// The pool's threads now and at most so far (0 before the first actor).

@@ -2,8 +2,10 @@
 // the detail:: entry points the typed front end calls.
 #include <numeric>
 
+#include "core/placement_groups.hpp"
 #include "core/runtime.hpp"
 #include "raympi/api.hpp"
+#include "scheduler/placement_groups.hpp"
 
 namespace raympi {
 
@@ -52,6 +54,16 @@ RefPtr lookup_actor(const std::string& name, const std::type_info& cls) {
   return cx("get_actor").router->lookup(name, cls);
 }
 
+// placement groups (core/placement_groups)
+std::uint64_t create_placement_group(const std::vector<Bundle>& bundles, Strategy strategy, const std::string& name) {
+  return cx("placement_group").pgs->create(bundles, strategy, name);
+}
+bool wait_placement_group(std::uint64_t id, std::chrono::nanoseconds timeout) {
+  return cx("PlacementGroup::wait").pgs->wait(id, timeout);
+}
+void remove_placement_group(std::uint64_t id) { cx("remove_placement_group").pgs->remove(id); }
+std::vector<PlacementGroupInfo> list_placement_groups() { return cx("placement_groups").pgs->list(); }
+
 }  // namespace detail
 
 void timeline(const std::string& path) {
@@ -73,6 +85,7 @@ std::vector<NodeInfo> nodes() {
     i.host = n.host;
     i.resources = n.total;
     i.available = n.available;
+    std::erase_if(i.available, [](auto& kv) { return detail::is_bundle_resource(kv.first); });  // a bundle's own names
     i.alive = n.alive;
     i.is_driver = n.rank == driver;
     i.seconds_since_heartbeat = n.since_heartbeat;

@@ -35,6 +35,8 @@ class GcsServer;
 class GlobalScheduler;
 class TimelineService;
 class Membership;
+class PlacementGroups;
+class Cancellation;
 
 using Clock = std::chrono::steady_clock;
 
@@ -88,6 +90,8 @@ struct Context {
   GcsServer* gcs_server = nullptr;     // the GCS rank only
   TimelineService* timeline = nullptr; // event records, trace, summary
   Membership* membership = nullptr;    // which ranks are alive
+  PlacementGroups* pgs = nullptr;      // placement groups (core/placement_groups)
+  Cancellation* cancels = nullptr;     // raympi::cancel (core/cancellation)
 
   bool is_node() const { return roles.is_node(rank); }
   bool is_driver() const { return rank == roles.first_node; }

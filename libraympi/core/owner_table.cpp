@@ -241,6 +241,14 @@ Locality OwnerTable::locality_of(const std::vector<RefPtr>& held, const std::vec
   return out;
 }
 
+bool OwnerTable::is_pending(ObjectId id) {
+  RefPtr p = cx_.objects->find(id);
+  if (!p) return false;
+  ObjectRecord& r = ObjectTable::record(p);
+  std::lock_guard lk(mu_);
+  return r.owned && r.state == ObjectRecord::State::pending;
+}
+
 bool OwnerTable::pending_call_of(ObjectRecord& r, ObjectId actor) {
   std::lock_guard lk(mu_);
   if (!r.owned || r.state != ObjectRecord::State::pending) return false;

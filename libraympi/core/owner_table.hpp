@@ -51,6 +51,8 @@ class OwnerTable {
   /// Where the ready owned objects among `held` that are dependencies (`deps`)
   /// are (rank, bytes), for placement.
   Locality locality_of(const std::vector<RefPtr>& held, const std::vector<ObjectId>& deps);
+  /// True while the owned object `id` is known here and pending (its task has not ended).
+  bool is_pending(ObjectId id);
   /// True while `r` is pending and keeps the actor `actor` alive (a call to it).
   bool pending_call_of(ObjectRecord& r, ObjectId actor);
   /// The node rank died (`why` names it): its copies are gone; objects only it

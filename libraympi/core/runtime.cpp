@@ -57,7 +57,9 @@ Runtime::Runtime(Options opts, std::unique_ptr<Transport> transport)
   cx_.tasks = &tasks_;
   cx_.router = &router_;
   cx_.actors = &actors_;
+  cx_.cancels = &cancels_;
   cx_.gcs = &gcs_;
+  cx_.pgs = &pgs_;
   // The job's folder: the node's spill files and its event-log spool.
   const std::string job_folder = cx_.cfg.spill_directory + "/raympi-" + opts.job_tag;
   timeline_ = std::make_unique<TimelineService>(cx_, job_folder, opts.clock_error_us);
@@ -187,7 +189,9 @@ void Runtime::on_message(int src, Buffer msg) {
         break;
       }
       case MsgType::task_placed: tasks_.on_task_placed(decode_msg<TaskPlacedMsg>(msg)); break;
+      case MsgType::cancel_task: cancels_.on_cancel(decode_msg<CancelMsg>(msg)); break;
       case MsgType::shutdown: on_shutdown(msg); break;
+      case MsgType::placement_group: pgs_.on_message(src, msg); break;
       case MsgType::shutdown_ack: {
         std::lock_guard lk(life_mu_);
         acked_.push_back(src);
@@ -255,6 +259,7 @@ Clock::time_point Runtime::tick(Clock::time_point now) {
   }
   // Always in the future: the progress loop sleeps until then when idle.
   auto next = std::min(last_heartbeat_ + cx_.cfg.heartbeat_period, next_beat);
+  next = std::min(next, pgs_.tick(now));  // placement groups refused by a busy node, tried again
   if (gcs_.pending() || (gs_ && tasks_.placed_pending())) next = std::min(next, last_flush_ + event_flush_);
   if (scheduler_ && several_nodes && scheduler_->load_changed.load(std::memory_order_relaxed))
     next = std::min(next, last_gs_load_ + gs_load_spacing_);

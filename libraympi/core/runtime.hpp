@@ -16,6 +16,7 @@
 
 #include "core/actor_router.hpp"
 #include "core/actor_table.hpp"
+#include "core/cancellation.hpp"
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
 #include "core/gcs_client.hpp"
@@ -23,6 +24,7 @@
 #include "core/membership.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
+#include "core/placement_groups.hpp"
 #include "core/task_pipeline.hpp"
 #include "core/timeline_service.hpp"
 #include "core/waiters.hpp"
@@ -118,10 +120,12 @@ class Runtime {
   OwnerTable owners_{cx_};
   Fetcher fetcher_{cx_};
   Waiters waiters_{cx_};
+  Cancellation cancels_{cx_};  // cancellation (outlives the components that call it)
   TaskPipeline tasks_{cx_};
   ActorRouter router_{cx_};
   ActorTable actors_{cx_};
   GcsClient gcs_{cx_};
+  PlacementGroups pgs_{cx_};
   std::unique_ptr<GcsServer> gcs_server_;
   Clock::time_point last_flush_, last_heartbeat_, last_gs_load_;
   std::chrono::microseconds event_flush_{0}, gs_load_spacing_{0};  // by node count (runtime.cpp)

@@ -5,6 +5,7 @@
 #include "base/fault_injection.hpp"
 #include "base/log.hpp"
 #include "core/actor_table.hpp"
+#include "core/cancellation.hpp"
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
 #include "core/gcs_client.hpp"
@@ -57,6 +58,14 @@ ErrorKind TaskPipeline::invoke_guarded(const Task& t, Invocation& inv, std::stri
   } catch (const SerializationError& e) {
     message = e.what();
     return ErrorKind::serialization;
+  } catch (const TaskCancelledError& e) {  // it saw cancel_requested() (or a cancelled get) and gave up
+    message = std::string(e.what()).starts_with("raympi::TaskCancelledError")  // a cancelled child's, as it is
+                  ? std::string(e.what())
+                  : "raympi::TaskCancelledError: " +
+                        std::string(t.kind == TaskKind::actor_call ? "actor method '" : "task '") + t.display_name() +
+                        "' (function " + t.fn->name + ") stopped on rank " + std::to_string(cx_.rank) +
+                        " after its cancellation: " + e.what();
+    return ErrorKind::cancelled;
   } catch (const TaskError& e) {
     message = e.what();  // a nested task failed: its text already says where
     return ErrorKind::task;
@@ -94,6 +103,7 @@ void TaskPipeline::run_and_finish(const TaskPtr& t, double started) {
     cx_.actors->start(t);
     return;
   }
+  if (cx_.cancels->drop_if_cancelled(t)) return;  // cancelled while queued: never runs
   Invocation inv;
   ErrorKind err = ErrorKind::none;
   std::string message;
@@ -102,7 +112,8 @@ void TaskPipeline::run_and_finish(const TaskPtr& t, double started) {
       inv = Invocation{};
       err = invoke_guarded(*t, inv, message);
       t->attempts = attempt + 1;
-      if (err == ErrorKind::none || attempt >= t->max_retries || cx_.stopping.load()) break;
+      if (err == ErrorKind::none || err == ErrorKind::cancelled || attempt >= t->max_retries || cx_.stopping.load())
+        break;
       RAYMPI_LOG_INFO("retrying task '{}' (attempt {} of {}) after: {}", t->display_name(), attempt + 2,
                       t->max_retries + 1, message);
     }
@@ -120,6 +131,7 @@ void TaskPipeline::finish(const TaskPtr& t, Invocation& inv, ErrorKind err, std:
   // as long as the actor and must not keep the actor's handles alive.
   RefPtr result = owner == cx_.rank ? result_record(*t) : RefPtr();
   t->result.reset();
+  cx_.cancels->finished(*t);  // its cancel mark and child list, if any
   cx_.timeline->task_finished(*t, err, started, inv.result.size);
   if (err != ErrorKind::none) {
     if (owner == cx_.rank) {

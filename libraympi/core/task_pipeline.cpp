@@ -4,11 +4,13 @@
 #include "base/log.hpp"
 #include "core/actor_router.hpp"
 #include "core/actor_table.hpp"
+#include "core/cancellation.hpp"
 #include "core/context.hpp"
 #include "core/fetcher.hpp"
 #include "core/membership.hpp"
 #include "core/object_table.hpp"
 #include "core/owner_table.hpp"
+#include "core/placement_groups.hpp"
 #include "raympi/errors.hpp"
 #include "scheduler/global_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
@@ -40,6 +42,7 @@ TaskPtr TaskPipeline::make_task(TaskSubmission&& s, bool driver_thread, RefPtr& 
   t->submitted_at = cx_.now_seconds();
   ref = cx_.objects->create_owned(t->id);
   t->result = ref;
+  if (const Task* parent = current_task()) cx_.cancels->child_submitted(*parent, t->id);  // recursive cancels
   return t;
 }
 
@@ -111,6 +114,10 @@ std::string TaskPipeline::infeasible_message(const Task& t) const {
 }
 
 void TaskPipeline::place(TaskPtr t) {
+  if (t->placement_group != 0) {  // to its bundle's node
+    cx_.pgs->place(std::move(t));
+    return;
+  }
   // One pass over the node table: who can ever run this demand?
   int feasible = 0, only = -1;
   bool here = false;
@@ -173,12 +180,15 @@ void TaskPipeline::resolve_and_enqueue(TaskPtr t) {
 }
 
 void TaskPipeline::ready(TaskPtr t) {
+  if (is_bundle_demand(t->demand) && !cx_.pgs->admit(t)) return;  // its group was removed here
+  if (cx_.cancels->drop_if_cancelled(t)) return;  // cancelled while on its way or waiting for arguments
   if (t->kind == TaskKind::actor_call) cx_.actors->deliver(std::move(t));  // the actor's mailbox, not the queue
   else if (t_batch_ready) t_batch_ready->push_back(std::move(t));
   else cx_.scheduler->enqueue(std::move(t));
 }
 
 void TaskPipeline::forward(const TaskPtr& t, int dst) {
+  if (cx_.cancels->drop_if_cancelled(t)) return;  // cancelled before it left
   std::vector<ObjectId> refs;
   refs.reserve(t->held.size());
   for (auto& r : t->held) refs.push_back(r.id());
@@ -188,6 +198,15 @@ void TaskPipeline::forward(const TaskPtr& t, int dst) {
     remote_[t->id] = RemoteTask{t, dst == cx_.roles.gs && !cx_.roles.is_node(dst) ? -1 : dst};
   }
   cx_.send(dst, encode_task(*t, cx_.rank, refs, t->locality));
+  cx_.cancels->forwarded(*t, dst);  // an actor call cancelled before it left: the cancel follows it
+}
+
+bool TaskPipeline::remote_node(ObjectId id, int& node) {
+  std::lock_guard lk(remote_mu_);
+  auto it = remote_.find(id);
+  if (it == remote_.end()) return false;
+  node = it->second.node;
+  return true;
 }
 
 void TaskPipeline::on_submit_at_gs(const Buffer& msg) {
@@ -297,6 +316,7 @@ void TaskPipeline::on_task_placed(const TaskPlacedMsg& m) {
     }
   }
   for (auto& [t, node] : lost) fail_over(std::move(t), cx_.membership->describe(node) + ", which died");
+  cx_.cancels->placed(m);  // cancels that waited to know where their task went
 }
 
 void TaskPipeline::on_node_died(int rank, const std::string& why) {

@@ -58,6 +58,10 @@ class TaskPipeline {
   /// The task with this result id still sits in this node's queue: run it on this thread.
   void run_if_queued(ObjectId id);
 
+  /// True when this rank sent task `id` away and it has
+  /// not ended: `node` is where (-1: at the GS, not placed yet).
+  bool remote_node(ObjectId id, int& node);
+
   /// Drops the tasks that ran since the last call (see finished_).
   void drop_finished();
 

@@ -1,5 +1,7 @@
 #include "scheduler/local_scheduler.hpp"
 
+#include "scheduler/placement_groups.hpp"  // a blocked task in a bundle lends its CPUs
+
 #include <sched.h>
 
 #include <chrono>
@@ -101,7 +103,7 @@ TaskPtr LocalScheduler::take_queued(ObjectId id) {
   std::lock_guard lk(mu_);
   if (stopping_) return nullptr;
   for (auto& q : queues_) {
-    if (q.tasks.empty() || q.demand.gpu > 0 || !available_.fits(q.demand)) continue;
+    if (q.tasks.empty() || gpus_of(q.demand) > 0 || !available_.fits(q.demand)) continue;
     TaskPtr t;
     if (q.tasks.back()->id == id) {
       t = std::move(q.tasks.back());
@@ -142,14 +144,68 @@ void LocalScheduler::hold(const ResourceDemand& d, Task& creation) {
 void LocalScheduler::release(const ResourceDemand& d, const std::vector<int>& gpu_ids) {
   std::lock_guard lk(mu_);
   available_.give(d);
-  gpus_.give(d.gpu, gpu_ids);
+  gpus_.give(gpus_of(d), gpu_ids);
   load_changed.store(true, std::memory_order_relaxed);
   run_more_locked();
+}
+
+bool LocalScheduler::reserve(const ResourceDemand& d) {
+  std::lock_guard lk(mu_);
+  if (!fits_locked(d)) return false;
+  available_.take(d);
+  load_changed.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+void LocalScheduler::adjust(const ResourceDemand& take, const ResourceDemand& give) {
+  std::lock_guard lk(mu_);
+  available_.take(take);
+  available_.give(give);
+  load_changed.store(true, std::memory_order_relaxed);
+  run_more_locked();
+}
+
+ResourceDemand LocalScheduler::give_back_group(std::uint64_t group, const ResourceDemand& base) {
+  std::lock_guard lk(mu_);
+  ResourceDemand debt = detail::give_back_group(available_, group, base);
+  load_changed.store(true, std::memory_order_relaxed);
+  run_more_locked();
+  return debt;
+}
+
+bool LocalScheduler::collect_group(std::uint64_t group, ResourceDemand& debt) {
+  std::lock_guard lk(mu_);
+  const ResourceDemand before = debt;
+  const bool paid = detail::collect_group(available_, group, debt);
+  if (!(debt == before)) {
+    load_changed.store(true, std::memory_order_relaxed);
+    run_more_locked();
+  }
+  return paid;
+}
+
+std::vector<TaskPtr> LocalScheduler::take_queued_if(const std::function<bool(const Task&)>& pred) {
+  std::vector<TaskPtr> out;
+  std::lock_guard lk(mu_);
+  for (auto& q : queues_)
+    for (auto it = q.tasks.begin(); it != q.tasks.end();) {
+      if (pred(**it)) {
+        out.push_back(std::move(*it));
+        it = q.tasks.erase(it);
+        --queued_;
+      } else {
+        ++it;
+      }
+    }
+  queued_hint_.store(queued_, std::memory_order_release);
+  if (!out.empty()) load_changed.store(true, std::memory_order_relaxed);
+  return out;
 }
 
 void LocalScheduler::block(const ResourceDemand& d) {
   std::lock_guard lk(mu_);
   available_.cpu += d.cpu;
+  if (!d.custom.empty()) available_.give(bundle_cpus(d));
   load_changed.store(true, std::memory_order_relaxed);
   run_more_locked();
 }
@@ -161,6 +217,7 @@ void LocalScheduler::run_more_locked() {
 void LocalScheduler::unblock(const ResourceDemand& d) {
   std::lock_guard lk(mu_);
   available_.cpu -= d.cpu;  // may go below zero until a sibling finishes, as in Ray
+  if (!d.custom.empty()) available_.take(bundle_cpus(d));
   load_changed.store(true, std::memory_order_relaxed);
 }
 
@@ -217,7 +274,7 @@ void LocalScheduler::worker_main(int slot, bool extra) {
     if (TaskPtr t = pick_locked()) {
       ResourceDemand d = t->demand;
       available_.take(d);
-      t->gpu_ids = gpus_.take(d.gpu);
+      t->gpu_ids = gpus_.take(gpus_of(d));
       ++running_;
       mark_start();
       load_changed.store(true, std::memory_order_relaxed);
@@ -231,7 +288,7 @@ void LocalScheduler::worker_main(int slot, bool extra) {
       if (!t->keeps_gpus) gpu_ids = t->gpu_ids;
       t.reset();
       lk.lock();
-      gpus_.give(d.gpu, gpu_ids);
+      gpus_.give(gpus_of(d), gpu_ids);
       available_.give(d);
       --running_;
       ++finished_;

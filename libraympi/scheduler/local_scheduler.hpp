@@ -19,6 +19,7 @@
 
 #include "base/adaptive_mutex.hpp"
 #include "scheduler/gpu_pool.hpp"
+#include "scheduler/placement_groups.hpp"  // gpus_of
 #include "scheduler/resources.hpp"
 #include "scheduler/task.hpp"
 
@@ -70,6 +71,18 @@ class LocalScheduler {
   void thread_started(int slot) const {
     if (on_thread_start_) on_thread_start_(slot);
   }
+  // placement groups (scheduler/placement_groups.hpp)
+  /// Takes `d` from the free resources when it fits now (a bundle's reservation).
+  bool reserve(const ResourceDemand& d);
+  /// Takes `take` (even below zero) and gives `give`, then starts what now fits:
+  /// a committed bundle's own resources appear, a released one's go back.
+  void adjust(const ResourceDemand& take, const ResourceDemand& give);
+  /// A released group (give_back_group): returns what its running work still uses.
+  ResourceDemand give_back_group(std::uint64_t group, const ResourceDemand& base);
+  /// collect_group: true once the released group's work has given everything back.
+  bool collect_group(std::uint64_t group, ResourceDemand& debt);
+  /// Removes and returns the queued tasks for which `pred` holds.
+  std::vector<TaskPtr> take_queued_if(const std::function<bool(const Task&)>& pred);
   /// The current task blocks in get/wait: lend its CPUs to others.
   void block(const ResourceDemand& d);
   void unblock(const ResourceDemand& d);
@@ -92,7 +105,7 @@ class LocalScheduler {
     std::deque<TaskPtr> tasks;
   };
   void worker_main(int slot, bool extra);
-  bool fits_locked(const ResourceDemand& d) const { return available_.fits(d) && gpus_.can_take(d.gpu); }
+  bool fits_locked(const ResourceDemand& d) const { return available_.fits(d) && gpus_.can_take(gpus_of(d)); }
   TaskPtr pick_locked();
   void maybe_add_worker_locked();
   bool wake_idle_locked();

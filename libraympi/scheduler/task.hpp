@@ -28,6 +28,7 @@ struct Task : TaskSpec {
   bool keeps_gpus = false;           // actor_create: the actor keeps gpu_ids after the creation task ends
   bool back_to_submitter = false;    // submitted by the driver thread: destroyed there (TaskPipeline::drop_finished)
   std::int32_t attempts = 1;         // runs so far, retries included (the timeline and summary count retries)
+  mutable bool has_children = false; // submitted tasks while it ran (core/cancellation tracks them)
 };
 using TaskPtr = std::shared_ptr<Task>;
 

@@ -29,6 +29,7 @@ void throw_stored_error(const StoredObject& o) {
     case ErrorKind::serialization: throw SerializationError(o.error_message);
     case ErrorKind::shutdown: throw Error(o.error_message);
     case ErrorKind::node_died: throw NodeDiedError(o.error_message);
+    case ErrorKind::cancelled: throw TaskCancelledError(o.error_message);
     case ErrorKind::none: break;
   }
   throw Error("raympi: object " + std::to_string(o.id.value) + " holds no error");

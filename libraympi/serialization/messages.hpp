@@ -47,6 +47,8 @@ enum class MsgType : std::uint8_t {
   task_placed,        // TaskPlacedMsg: GS -> owner (where the GS sent the owner's tasks)
   shutdown_alive,     // ShutdownMsg, every heartbeat period of the shutdown: a rank still finishing -> driver; driver -> ranks that acknowledged
   shutdown_final,     // ShutdownMsg: driver -> every rank that acknowledged, once all did: on to the closing barrier
+  cancel_task,        // CancelMsg: any -> the task's owner -> the node that has it (core/cancellation)
+  placement_group,    // PgMsg: creator <-> GS <-> nodes (core/placement_groups)
 };
 
 /// @brief A rank of the job is dead (declared by the GCS, or suspected by a peer).
@@ -87,6 +89,15 @@ struct TaskWire {
   Locality locality;            // where its dependencies' bytes are, for the GS
   template <class A>
   void serialize(A& ar) { ar(spec, minter, refs, locality); }
+};
+
+/// @brief raympi::cancel of a task or actor call: to its owner, then to the node that has it.
+struct CancelMsg {
+  ObjectId id;
+  bool recursive = true;     // its children too
+  bool at_executor = false;  // false: to the owner (it routes it); true: to the node that has the task
+  template <class A>
+  void serialize(A& ar) { ar(id, recursive, at_executor); }
 };
 
 struct ActorKillMsg {

@@ -79,6 +79,7 @@ const char* error_kind_name(std::int32_t kind) {
     case ErrorKind::serialization: return "serialization";
     case ErrorKind::shutdown: return "shutdown";
     case ErrorKind::node_died: return "node died";
+    case ErrorKind::cancelled: return "cancelled";
   }
   return "unknown";
 }

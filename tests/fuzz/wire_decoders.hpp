@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/context.hpp"
+#include "core/placement_groups.hpp"
 #include "serialization/messages.hpp"
 #include "timeline/records_wire.hpp"
 #include "transport/batch_frames.hpp"
@@ -70,6 +71,8 @@ inline Buffer decode_control_message(const Buffer& msg) {
     }
     case MsgType::node_died: return decode_body<NodeDiedMsg>(t, msg);
     case MsgType::task_placed: return decode_body<TaskPlacedMsg>(t, msg);
+    case MsgType::cancel_task: return decode_body<CancelMsg>(t, msg);
+    case MsgType::placement_group: return decode_body<PgMsg>(t, msg);
   }
   throw Error("raympi: a message of unknown type " + std::to_string(int(t)) + " (" + std::to_string(msg.size) +
               " bytes)");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/context.hpp"
+#include "core/placement_groups.hpp"
 #include "raympi/task.hpp"
 #include "serialization/messages.hpp"
 #include "timeline/records_wire.hpp"
@@ -154,6 +155,20 @@ inline std::vector<Sample> control_messages(const detail::FunctionInfo* fn) {
   out.push_back({"heartbeat", encode_msg(MsgType::heartbeat, IdMsg{})});
   out.push_back({"node_died", encode_msg(MsgType::node_died, NodeDiedMsg{3, "heartbeat timeout"})});
   out.push_back({"task_placed", encode_msg(MsgType::task_placed, TaskPlacedMsg{{id, ObjectId::make(2, 43)}, {3, 4}})});
+  out.push_back({"cancel_task", encode_msg(MsgType::cancel_task, CancelMsg{id, true, true})});
+  {
+    PgMsg pg;
+    pg.op = PgOp::update;
+    pg.id = 7;
+    pg.txn = 2;
+    pg.name = "train";
+    pg.strategy = 3;
+    pg.state = 1;
+    pg.bundles = {{{"CPU", 2}}, {{"CPU", 1}, {"GPU", 1}}};
+    pg.nodes = {2, 3};
+    pg.message = "placed";
+    out.push_back({"placement_group", encode_msg(MsgType::placement_group, pg)});
+  }
 
   // Several small messages to one rank travel as one batch (MpiTransport).
   std::vector<Buffer> batched = {out[4].bytes, out[5].bytes, out[12].bytes};

@@ -16,8 +16,9 @@
 namespace raympi::detail {
 
 enum class ErrorKind : int { none = 0, task = 1, infeasible = 2, object_lost = 3, actor_died = 4, serialization = 5, shutdown = 6,
-                            node_died = 7 };
-RAYMPI_WIRE_ENUM(ErrorKind, ErrorKind::node_died)  // the last ErrorKind: keep in step
+                            node_died = 7,
+                            cancelled = 8 };
+RAYMPI_WIRE_ENUM(ErrorKind, ErrorKind::cancelled)  // the last ErrorKind: keep in step
 
 /// @brief An immutable object as held by a node's store.
 struct StoredObject {

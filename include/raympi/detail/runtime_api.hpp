@@ -40,8 +40,9 @@ struct ActorSpec {
   ResourceDemand holds{0};   // held while the actor lives
   std::int32_t max_restarts = 0;
   std::string name;          // registered in the GCS when not empty
+  std::int32_t max_concurrency = 1;  // calls run at once (1: one at a time, in order)
   template <class Archive>
-  void serialize(Archive& ar) { ar(holds, max_restarts, name); }
+  void serialize(Archive& ar) { ar(holds, max_restarts, name, max_concurrency); }
 };
 
 /// @brief One task, actor creation or actor method call, as every part of
@@ -61,6 +62,10 @@ struct TaskSpec {
   ObjectId actor;                   // actor_call: the actor called
   std::uint64_t caller = 0, call_seq = 0;  // actor_call: calls of one caller run in call_seq order
   ActorSpec actor_spec;             // actor_create
+  // Not on the wire: the submitter routes the
+  // work to its bundle's node and rewrites `demand` into the bundle's own resources.
+  std::uint64_t placement_group = 0;  // 0: none
+  std::int32_t bundle_index = -1;     // -1: any bundle of the group
 
   /// The custom name, else the function's.
   std::string display_name() const;
@@ -111,6 +116,8 @@ struct Invocation {
 RefPtr submit_task(TaskSubmission&& s);
 /// Submits tasks (not actor calls or creations) in one go; their refs in order.
 std::vector<RefPtr> submit_tasks(std::vector<TaskSubmission>&& subs);
+/// Cancels the task or actor call whose result is `id`.
+void cancel_task(ObjectId id, bool recursive);
 /// Stops an actor; `no_restart = false` counts as a crash (restarts apply).
 void kill_actor(ObjectId actor, bool no_restart);
 /// The named actor's handle ref, or a null ref; throws when its class is not `cls`.
