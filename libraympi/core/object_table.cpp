@@ -60,11 +60,16 @@ void ObjectTable::free_unreachable() {
   for (;;) {
     std::vector<ObjectRecord*> unreachable;
     std::vector<RefPtr> selves;
+    // Callbacks waiting for a pending object never run now; one may hold a
+    // handle on its own record (a fetch's locate), a cycle no count breaks.
+    std::vector<std::function<void()>> waiters;
     {
       std::lock_guard lk(mu_);
       for (auto it = records_.begin(); it != records_.end();) {
         ObjectRecord* r = it->second;
         if (r->self) selves.push_back(std::move(r->self));
+        for (auto& w : r->local_waiters) waiters.push_back(std::move(w));
+        r->local_waiters.clear();
         if (r->handles.load(std::memory_order_acquire) == 0) {
           unreachable.push_back(r);
           it = records_.erase(it);
@@ -73,9 +78,10 @@ void ObjectTable::free_unreachable() {
         }
       }
     }
-    if (unreachable.empty() && selves.empty()) return;
+    if (unreachable.empty() && selves.empty() && waiters.empty()) return;
     for (ObjectRecord* r : unreachable) delete r;  // outside the lock: releases re-enter the table
     selves.clear();
+    waiters.clear();
   }
 }
 
