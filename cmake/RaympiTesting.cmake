@@ -21,7 +21,9 @@
 #     for tests that need their own add_test (e.g. an MPMD `a : b` launch).
 #
 # Every test gets the labels `np<n>` (plus LABELS), the environment ENV plus
-# OMPI_MCA_rmaps_base_oversubscribe=1, and TIMEOUT (default 300 s).
+# OMPI_MCA_rmaps_base_oversubscribe=1 and GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+# (unless ENV sets GLIBC_TUNABLES: malloc's heap on huge pages, as `raympi run`
+# starts ranks), and TIMEOUT (default 300 s).
 # --oversubscribe and --allow-run-as-root are Open MPI options: they are added
 # only when mpiexec is Open MPI, the latter only when the configuring user is
 # root. MPIEXEC_PREFLAGS / MPIEXEC_POSTFLAGS (FindMPI's cache entries) are
@@ -94,6 +96,12 @@ function(_raympi_register_mpi_test name np exe timeout workdir)
            WORKING_DIRECTORY "${workdir}")
   set(env ${r_ENV})
   list(APPEND env OMPI_MCA_rmaps_base_oversubscribe=1)
+  # Huge pages for malloc's heap where the kernel gives them only on request
+  # (THP madvise mode), as `raympi run` and the Slurm templates set it:
+  # docs/performance.md, "Huge pages". A test's own GLIBC_TUNABLES wins.
+  if(NOT r_ENV MATCHES "(^|;)GLIBC_TUNABLES=")
+    list(APPEND env GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
+  endif()
   set(labels np${np} ${r_LABELS})
   list(REMOVE_DUPLICATES labels)
   set_tests_properties(${name} PROPERTIES

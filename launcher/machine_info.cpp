@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/heap_pages.hpp"
 #include "topology/topology.hpp"
 
 extern char** environ;
@@ -84,6 +85,10 @@ std::string machine_info() {
                           : slurm ? std::string("srun --mpi=pmix (inside Slurm job ") + std::getenv("SLURM_JOB_ID") + ")"
                                   : std::string("mpirun (no Slurm allocation)"))
     << '\n';
+  const raympi::detail::HeapPages pages = raympi::detail::heap_pages();
+  o << "malloc heap pages: transparent huge pages '" << (pages.thp_mode.empty() ? "unknown" : pages.thp_mode)
+    << "', GLIBC_TUNABLES " << (pages.glibc_hugetlb ? "asks for them" : "does not ask for them")
+    << " (raympi run sets it for the ranks)\n";
   std::vector<std::string> vars;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;

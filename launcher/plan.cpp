@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/heap_pages.hpp"
 #include "core/config.hpp"
 #include "raympi/errors.hpp"
 #include "topology/topology.hpp"
@@ -133,6 +134,10 @@ Plan make_plan(const RunOptions& opt, const Site& site, const std::string& job_d
   if (!opt.resources.empty()) p.env.emplace_back("RAYMPI_RESOURCES", opt.resources);
   if (!opt.object_store_memory.empty()) p.env.emplace_back("RAYMPI_OBJECT_STORE_MEMORY", opt.object_store_memory);
   if (!opt.timeline.empty()) p.env.emplace_back("RAYMPI_TIMELINE", opt.timeline);
+  // malloc's heap on huge pages where the kernel gives them only on request
+  // (libraympi/base/heap_pages.cpp; the user's own tunables are kept).
+  if (!raympi::detail::asks_for_hugetlb(env("GLIBC_TUNABLES") ? env("GLIBC_TUNABLES") : ""))
+    p.env.emplace_back("GLIBC_TUNABLES", raympi::detail::tunables_with_hugetlb(env("GLIBC_TUNABLES")));
   // Every rank on this host: the job's spill folder goes inside the launcher's
   // per-job folder, which the launcher removes however the job ends.
   if (std::all_of(site.hosts.begin(), site.hosts.end(), [&](const std::string& h) { return h == site.here; }))
@@ -198,7 +203,7 @@ Plan make_plan(const RunOptions& opt, const Site& site, const std::string& job_d
     if (oversubscribe) p.argv.push_back("--oversubscribe");
     if (site.root) p.argv.push_back("--allow-run-as-root");
     for (auto& [name, value] : p.env)  // remote hosts get them only through -x
-      if (value && name.rfind("RAYMPI_", 0) == 0) p.argv.insert(p.argv.end(), {"-x", name});
+      if (value && (name.rfind("RAYMPI_", 0) == 0 || name == "GLIBC_TUNABLES")) p.argv.insert(p.argv.end(), {"-x", name});
   }
   p.layout_text = layout.str();
   p.argv.insert(p.argv.end(), opt.command.begin(), opt.command.end());

@@ -13,6 +13,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "base/heap_pages.hpp"
 #include "base/log.hpp"
 #include "core/config.hpp"
 #include "core/registry.hpp"
@@ -204,6 +205,9 @@ bool start(MPI_Comm user_comm, Config cfg, bool owns_mpi, int& exit_code) {
   RankShare share = share_of_host(s->comm, roles, rank);
   cfg = resolve_config(std::move(cfg), share.machine);
   setup_logging(cfg.log_level, rank);
+  if (rank == roles.first_node) {
+    if (HeapPages pages = heap_pages(); !pages.hint.empty()) RAYMPI_LOG_INFO("{}", pages.hint);
+  }
   check_spill_directory(s->comm, cfg.spill_directory, rank);
   if (!share.warning.empty()) RAYMPI_LOG_WARN("{}", share.warning);
   check_registries(s->comm);

@@ -46,6 +46,15 @@ std::string clean_name(const char* name) {
   return s;
 }
 
+// A class's name for people: demangled, without "(anonymous namespace)::",
+// which is noise in a timeline row.
+std::string readable_class(const char* mangled) {
+  constexpr std::string_view anonymous = "(anonymous namespace)::";
+  std::string cls = demangle(mangled);
+  for (auto at = cls.find(anonymous); at != std::string::npos; at = cls.find(anonymous)) cls.erase(at, anonymous.size());
+  return cls;
+}
+
 FunctionInfo* add_locked(Registry& r, std::string name, std::string key, FunctionKind kind, InvokeFn invoke,
                          const void* address) {
   auto it = r.by_key.find(key);
@@ -55,7 +64,7 @@ FunctionInfo* add_locked(Registry& r, std::string name, std::string key, Functio
                          "' (same name and type); qualify them, e.g. RAYMPI_REMOTE(ns::" + name + ")");
     return it->second;
   }
-  auto* info = new FunctionInfo{name, key, fnv1a(key), kind, invoke, address, nullptr, {}};
+  auto* info = new FunctionInfo{name, key, fnv1a(key), kind, invoke, address, nullptr, {}, {}};
   auto [idit, fresh] = r.by_id.emplace(info->id, info);
   if (!fresh) r.errors.push_back("function ids collide: '" + idit->second->name + "' and '" + name + "'");
   r.by_key.emplace(key, info);
@@ -72,6 +81,7 @@ const FunctionInfo* register_function(const void* address, const char* name, con
   FunctionInfo* info = add_locked(r, display, display + "|" + type_name, FunctionKind::function, invoke, address);
   info->factory = factory;
   info->actor_class = actor_class;
+  if (factory) info->actor_display = readable_class(actor_class);
   // One function spelled two ways: the smallest key wins everywhere (deterministic).
   auto& slot = r.by_address[address];
   if (!slot || info->key < slot->key) slot = info;

@@ -15,8 +15,6 @@ namespace raympi::detail {
 namespace {
 constexpr auto kGatherTimeout = std::chrono::seconds(120);
 
-constexpr std::string_view kAnonymous = "(anonymous namespace)::";  // noise in a row name
-
 std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -62,11 +60,7 @@ void TimelineService::task_finished(const Task& t, ErrorKind err, double started
   for (const auto& d : t.resolved)
     if (d) r.arg_bytes += d->bytes.size;
   r.result_bytes = result_bytes;
-  if (t.kind == TaskKind::actor_create && t.fn) {
-    std::string cls = demangle(t.fn->actor_class.c_str());
-    for (auto at = cls.find(kAnonymous); at != std::string::npos; at = cls.find(kAnonymous)) cls.erase(at, kAnonymous.size());
-    r.set_name(cls);
-  }
+  if (t.kind == TaskKind::actor_create && t.fn) r.set_name(t.fn->actor_display);
   else if (!t.name.empty()) r.set_name(t.name);
   else r.set_name(t.fn ? std::string_view(t.fn->name) : std::string_view("?"));
   // Aggregated by function id unless the task has its own name (the summary's rows).

@@ -21,11 +21,11 @@ std::vector<ObjectId> Gcs::on_events(const GcsEventsMsg& m) {
   std::vector<ObjectId> unnamed;
   std::lock_guard lk(mu_);
   for (auto& a : m.actors) {
-    ActorRecord& r = actors_[a.actor];
+    ActorRecord& r = record_locked(a.actor);
     bool was_dead = r.state == ActorState::dead;
     r.node = a.node;
-    r.state = a.state;
-    r.restarts = a.restarts;
+    set_state_locked(r, a.state);
+    set_restarts_locked(r, a.restarts);
     r.actor_class = a.actor_class;
     if (!a.message.empty()) r.message = a.message;
     if (a.state != ActorState::dead || was_dead) continue;
@@ -51,12 +51,12 @@ std::string Gcs::register_actor(const std::string& name, ObjectId actor, const s
   std::lock_guard lk(mu_);
   auto [it, fresh] = actor_names_.emplace(name, actor);
   if (!fresh) {
-    auto& other = actors_[it->second];
+    auto& other = record_locked(it->second);
     return "raympi::actor(...).name(\"" + name + "\"): the name is taken by a live actor (id " +
            std::to_string(it->second.value) + (other.node >= 0 ? ", rank " + std::to_string(other.node) : "") +
            "); choose another name, kill() that actor first, or use raympi::get_actor(\"" + name + "\")";
   }
-  ActorRecord& r = actors_[actor];
+  ActorRecord& r = record_locked(actor);
   r.name = name;
   r.actor_class = actor_class;
   return {};
@@ -66,7 +66,7 @@ std::optional<std::pair<ObjectId, std::string>> Gcs::lookup_actor(const std::str
   std::lock_guard lk(mu_);
   auto it = actor_names_.find(name);
   if (it == actor_names_.end()) return std::nullopt;
-  return std::make_pair(it->second, actors_[it->second].actor_class);
+  return std::make_pair(it->second, record_locked(it->second).actor_class);
 }
 
 void Gcs::forget_actor(ObjectId actor) {
@@ -78,9 +78,27 @@ void Gcs::forget_actor(ObjectId actor) {
     if (n != actor_names_.end() && n->second == actor) actor_names_.erase(n);
   }
   if (it->second.state != ActorState::dead) {
-    it->second.state = ActorState::dead;
+    set_state_locked(it->second, ActorState::dead);
     actor_died_locked(actor);
   }
+}
+
+Gcs::ActorRecord& Gcs::record_locked(ObjectId id) {
+  auto [it, fresh] = actors_.try_emplace(id);
+  if (fresh) ++actors_in_state_[int(it->second.state)];
+  return it->second;
+}
+
+void Gcs::set_state_locked(ActorRecord& r, ActorState s) {
+  --actors_in_state_[int(r.state)];
+  ++actors_in_state_[int(s)];
+  r.state = s;
+}
+
+void Gcs::set_restarts_locked(ActorRecord& r, std::int32_t restarts) {
+  actor_restarts_ += std::uint64_t(restarts);
+  actor_restarts_ -= std::uint64_t(r.restarts);
+  r.restarts = restarts;
 }
 
 void Gcs::actor_died_locked(ObjectId id) {
@@ -88,7 +106,11 @@ void Gcs::actor_died_locked(ObjectId id) {
   dead_actors_.push_back(id);
   while (dead_actors_.size() > dead_actor_limit_) {
     auto old = actors_.find(dead_actors_.front());
-    if (old != actors_.end() && old->second.state == ActorState::dead) actors_.erase(old);
+    if (old != actors_.end() && old->second.state == ActorState::dead) {
+      --actors_in_state_[int(ActorState::dead)];
+      actor_restarts_ -= std::uint64_t(old->second.restarts);
+      actors_.erase(old);
+    }
     dead_actors_.pop_front();
   }
 }
@@ -110,7 +132,7 @@ void Gcs::mark_dead(int rank, const std::string& why) {
   for (ObjectId id : lost) {
     auto a = actors_.find(id);
     if (a == actors_.end()) continue;
-    a->second.state = ActorState::dead;
+    set_state_locked(a->second, ActorState::dead);
     a->second.message = "its node " + why;
     if (!a->second.name.empty()) {  // the name is free again
       auto n = actor_names_.find(a->second.name);
@@ -147,17 +169,11 @@ GcsReplyMsg Gcs::answer(const GcsQueryMsg& q) {
   r.counters["objects_seen"] = objects_seen_;
   r.counters["tasks_seen"] = tasks_seen_;
   r.counters["tasks_failed"] = tasks_failed_;
-  std::uint64_t by_state[4] = {0, 0, 0, 0};
-  std::uint64_t restarts = 0;
-  for (auto& [id, a] : actors_) {
-    ++by_state[int(a.state)];
-    restarts += a.restarts;
-  }
-  r.counters["actors_pending"] = by_state[int(ActorState::pending)];
-  r.counters["actors_alive"] = by_state[int(ActorState::alive)];
-  r.counters["actors_restarting"] = by_state[int(ActorState::restarting)];
-  r.counters["actors_dead"] = by_state[int(ActorState::dead)];
-  r.counters["actor_restarts"] = restarts;
+  r.counters["actors_pending"] = actors_in_state_[int(ActorState::pending)];
+  r.counters["actors_alive"] = actors_in_state_[int(ActorState::alive)];
+  r.counters["actors_restarting"] = actors_in_state_[int(ActorState::restarting)];
+  r.counters["actors_dead"] = actors_in_state_[int(ActorState::dead)];
+  r.counters["actor_restarts"] = actor_restarts_;
   r.counters["actor_names"] = actor_names_.size();
   return r;
 }

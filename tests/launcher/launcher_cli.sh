@@ -86,6 +86,14 @@ for kv in RAYMPI_NUM_CPUS=3 RAYMPI_RESOURCES=Custom1=2 RAYMPI_OBJECT_STORE_MEMOR
   has mp2 "-x ${kv%%=*}" "mpirun -x ${kv%%=*} (remote hosts get it too)"
 done
 has mp2 "./app a1" "the program and its arguments come last"
+# malloc's heap on huge pages: asked for unless the user's tunables do; theirs are kept.
+GLIBC_TUNABLES= dry_run tun0 -- ./app
+has tun0 "  GLIBC_TUNABLES=glibc.malloc.hugetlb=1" "environment: GLIBC_TUNABLES asks malloc for huge pages"
+has tun0 "-x GLIBC_TUNABLES" "mpirun -x GLIBC_TUNABLES (remote hosts get it too)"
+GLIBC_TUNABLES=glibc.malloc.arena_max=2 dry_run tun1 -- ./app
+has tun1 "  GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1" "the user's tunables are kept"
+GLIBC_TUNABLES=glibc.malloc.hugetlb=2 dry_run tun2 -- ./app
+hasnt tun2 "GLIBC_TUNABLES=" "hugetlb=2 already asked for: left as it is"
 has mp2 "2     node (driver)" "role map: rank 2 is the driver's node"
 dry_run mp_hosts -n 3 --hosts h1,h2 -- ./app
 has mp_hosts "--host h1:4,h2:1" "--hosts h1,h2: ranks 0-2 and 4 on h1, 3 on h2"

@@ -31,6 +31,7 @@ struct FunctionInfo {
   const void* address = nullptr;  // the function, or a copy of the member pointer's bytes
   InvokeFn factory = nullptr;     // as an actor factory (returns unique_ptr<A> / A*)
   std::string actor_class;        // factories: the class built; methods: the class they belong to
+  std::string actor_display;      // factories: actor_class demangled for people (timeline rows), made once
 };
 
 const FunctionInfo* register_function(const void* address, const char* name, const char* type_name,

@@ -332,4 +332,46 @@ TEST(Gcs, DeadActorRecordsAreBoundedByTheTaskLimit) {
   EXPECT_EQ(c.at("actors_alive"), 1u) << "live actors are never dropped";
 }
 
+TEST(Gcs, ActorCountsStayTrueThroughEveryKindOfChange) {
+  // The counts are kept as records change (a query does not walk the table):
+  // after each change they must equal a count over the records themselves.
+  Gcs gcs = two_nodes(/*dead_actor_limit=*/2);
+  const std::uint64_t ids = 8;
+  auto check = [&](const char* after) {
+    std::uint64_t by_state[4] = {0, 0, 0, 0}, restarts = 0;
+    for (std::uint64_t i = 1; i <= ids; ++i)
+      if (auto a = gcs.actor(actor_id(i))) {
+        ++by_state[int(a->state)];
+        restarts += std::uint64_t(a->restarts);
+      }
+    auto c = ask(gcs).counters;
+    EXPECT_EQ(c.at("actors_pending"), by_state[int(ActorState::pending)]) << after;
+    EXPECT_EQ(c.at("actors_alive"), by_state[int(ActorState::alive)]) << after;
+    EXPECT_EQ(c.at("actors_restarting"), by_state[int(ActorState::restarting)]) << after;
+    EXPECT_EQ(c.at("actors_dead"), by_state[int(ActorState::dead)]) << after;
+    EXPECT_EQ(c.at("actor_restarts"), restarts) << after;
+  };
+  EXPECT_EQ(gcs.register_actor("named", actor_id(1), "Counter"), "");
+  check("a name registered before the actor's first event (a pending record)");
+  gcs.on_events(actors_batch(2, {actor_event(actor_id(1), ActorState::alive), actor_event(actor_id(2), ActorState::alive),
+                                 actor_event(actor_id(3), ActorState::restarting, 3, 2),
+                                 actor_event(actor_id(4), ActorState::alive, 3, 1)}));
+  check("first events");
+  gcs.on_events(actors_batch(3, {actor_event(actor_id(3), ActorState::alive, 3, 3)}));
+  check("a restart counted again");
+  gcs.forget_actor(actor_id(1));
+  check("forget_actor (kill)");
+  gcs.mark_dead(3, "rank 3 (host beta), which died (test)");
+  check("a node's death takes its actors");
+  for (std::uint64_t i = 5; i <= ids; ++i) {
+    gcs.on_events(actors_batch(2, {actor_event(actor_id(i), ActorState::alive)}));
+    gcs.on_events(actors_batch(2, {actor_event(actor_id(i), ActorState::dead)}));
+  }
+  check("dead records beyond the limit dropped");
+  EXPECT_EQ(ask(gcs).counters.at("actors_dead"), 2u) << "the limit keeps two dead records";
+  EXPECT_EQ(ask(gcs).counters.at("actors_alive"), 1u);
+  gcs.on_events(actors_batch(2, {actor_event(actor_id(2), ActorState::dead)}));
+  check("a dead event for a dead actor's record again");
+}
+
 }  // namespace
