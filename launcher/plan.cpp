@@ -136,8 +136,9 @@ Plan make_plan(const RunOptions& opt, const Site& site, const std::string& job_d
   if (!opt.timeline.empty()) p.env.emplace_back("RAYMPI_TIMELINE", opt.timeline);
   // malloc's heap on huge pages where the kernel gives them only on request
   // (libraympi/base/heap_pages.cpp; the user's own tunables are kept).
-  if (!raympi::detail::asks_for_hugetlb(env("GLIBC_TUNABLES") ? env("GLIBC_TUNABLES") : ""))
-    p.env.emplace_back("GLIBC_TUNABLES", raympi::detail::tunables_with_hugetlb(env("GLIBC_TUNABLES")));
+  const char* tunables = env("GLIBC_TUNABLES");
+  if (!raympi::detail::asks_for_hugetlb(tunables ? tunables : ""))
+    p.env.emplace_back("GLIBC_TUNABLES", raympi::detail::tunables_with_hugetlb(tunables));
   // Every rank on this host: the job's spill folder goes inside the launcher's
   // per-job folder, which the launcher removes however the job ends.
   if (std::all_of(site.hosts.begin(), site.hosts.end(), [&](const std::string& h) { return h == site.here; }))

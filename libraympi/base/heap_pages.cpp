@@ -5,9 +5,9 @@
 // actors are ~270 MiB of them, reached in random order through hash tables.
 // With 4 KiB pages that is a page fault per page as the heap grows and a TLB
 // miss on most lookups; in a virtual machine (nested paging) both cost
-// several times more. Measured on the 2-core VM of our CI, 100,000 actors
-// on one node: handles made in 0.50 s with 2 MiB pages against 1.25 s,
-// all built in 0.85 s against 1.35 s (docs/performance.md, "Huge pages").
+// several times more. On the 2-core VM of our CI, 100,000 actors on one
+// node at np 3 were made by the driver about twice as fast with 2 MiB pages
+// and all built ~1.5x as fast (figures in docs/performance.md, "Huge pages").
 //
 // Linux backs anonymous memory with huge pages by itself only in THP
 // "always" mode (RHEL's default). In "madvise" mode (Debian's, Ubuntu's) a
